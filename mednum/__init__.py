@@ -1,0 +1,1 @@
+"""mednum — plateforme du réseau national de la médiation numérique."""

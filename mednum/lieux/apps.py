@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LieuxConfig(AppConfig):
+    name = "mednum.lieux"
+    label = "lieux"

@@ -1,0 +1,10 @@
+from django.conf import settings
+
+
+def site(request):
+    return {
+        "MEDNUM_STATE_BRAND": settings.MEDNUM_STATE_BRAND,
+        "MEDNUM_SITE_NAME": settings.MEDNUM_SITE_NAME,
+        "MEDNUM_SITE_TAGLINE": settings.MEDNUM_SITE_TAGLINE,
+        "MEDNUM_OPERATOR": settings.MEDNUM_OPERATOR,
+    }

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from mednum.api import api
+
+admin.site.site_header = "Administration de mednum"
+admin.site.site_title = "mednum"
+admin.site.index_title = "Gestion de la plateforme"
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("compte/", include("mednum.accounts.urls")),
+    path("", include("mednum.site.urls")),
+]
+
+handler404 = "mednum.site.views.page_not_found"
+handler500 = "mednum.site.views.server_error"
