@@ -26,6 +26,7 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": [
             "--no-sandbox",
             "--disable-gpu",
+            "--enable-unsafe-swiftshader",  # WebGL (MapLibre) on SwiftShader, the CPU renderer
             "--disable-dev-shm-usage",
             "--disable-background-networking",
             "--disable-component-update",

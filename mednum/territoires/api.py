@@ -1,3 +1,82 @@
-from ninja import Router
+"""Territory endpoints of the public API. The search itself lives in `territoires.search`."""
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from mednum.territoires import search
 
 router = Router(tags=["territoires"])
+
+
+class DepartementOut(Schema):
+    code: str
+    nom: str
+
+
+class EpciOut(Schema):
+    code: str
+    nom: str
+
+
+class CommuneOut(Schema):
+    code: str
+    nom: str
+    codes_postaux: list[str]
+    departement: DepartementOut
+    epci: EpciOut | None
+    latitude: float | None
+    longitude: float | None
+    population: int
+
+
+class ErreurOut(Schema):
+    detail: str
+
+
+# `q` and `limit` are read by hand so that a wrong value gets a French message (Ninja's own
+# validation answers in English); they are documented here for the OpenAPI schema.
+_COMMUNES_PARAMETERS = [
+    {
+        "name": "q",
+        "in": "query",
+        "required": False,
+        "description": (
+            "Nom de la commune (ou son début), code postal ou code INSEE. Les accents, majuscules, "
+            "tirets et apostrophes sont ignorés. Moins de 2 lettres ou chiffres : liste vide."
+        ),
+        "schema": {"type": "string", "maxLength": search.MAX_LENGTH},
+        "examples": {
+            "nom": {"value": "saint etienne"},
+            "code_postal": {"value": "11800"},
+            "code_insee": {"value": "2A004"},
+        },
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Nombre maximal de communes renvoyées.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": search.MAX_LIMIT, "default": search.DEFAULT_LIMIT},
+    },
+]
+
+
+@router.get(
+    "/communes",
+    response={200: list[CommuneOut], 422: ErreurOut},
+    summary="Chercher une commune",
+    description=(
+        "Communes dont le nom, le code postal ou le code INSEE correspond à `q`, de la plus pertinente "
+        "à la moins pertinente (nom exact, début du nom, mot du nom), puis de la plus peuplée à la "
+        "moins peuplée. `latitude` et `longitude` valent `null` quand la position est inconnue."
+    ),
+    openapi_extra={"parameters": _COMMUNES_PARAMETERS},
+    url_name="communes",
+)
+def communes(request: HttpRequest):
+    try:
+        limit = search.parse_limit(request.GET.get("limit"))
+        return search.search_communes(request.GET.get("q"), limit=limit)
+    except search.RechercheInvalide as error:
+        raise HttpError(422, str(error)) from error

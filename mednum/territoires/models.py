@@ -62,6 +62,8 @@ class Epci(models.Model):
 class CoordinatesSource(models.TextChoices):
     MAIRIE = "mairie", "Mairie"
     CENTROIDE = "centroide", "Centre de la commune"
+    # Commune restored after the geographic source was built: a point of the territory it left.
+    APPROCHEE = "approchee", "Position approchée"
     AUCUNE = "", "Aucune coordonnée dans les sources"
 
 

@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('zone', models.CharField(choices=[('metro', 'France métropolitaine'), ('drom', "Départements et régions d'outre-mer"), ('com', "Collectivités d'outre-mer")], max_length=5)),
                 ('latitude', models.FloatField(blank=True, null=True)),
                 ('longitude', models.FloatField(blank=True, null=True)),
-                ('coordonnees_source', models.CharField(blank=True, choices=[('mairie', 'Mairie'), ('centroide', 'Centre de la commune'), ('', 'Aucune coordonnée dans les sources')], default='', max_length=10)),
+                ('coordonnees_source', models.CharField(blank=True, choices=[('mairie', 'Mairie'), ('centroide', 'Centre de la commune'), ('approchee', 'Position approchée'), ('', 'Aucune coordonnée dans les sources')], default='', max_length=10)),
                 ('departement', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='communes', to='territoires.departement')),
                 ('epci', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='communes', to='territoires.epci')),
                 ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='communes', to='territoires.region')),

@@ -1,0 +1,282 @@
+"""Commune lookup by name, postal code or INSEE code, used by the API and the site's search box.
+
+Matching ignores accents, case, hyphens and apostrophes ("L ISLE SUR LA SORGUE" finds
+L'Isle-sur-la-Sorgue); "st"/"ste" before another word stand for "saint"/"sainte".
+Results are ranked by relevance, then by population (largest first):
+
+- a name query: exact name, then name prefix ("castanet" → Castanet-Tolosan), then a word inside the
+  name ("etienne" → Saint-Étienne), then the same letters without spaces ("lisle" → L'Isle-…);
+- a code query ("11800", "342", "2A004"): postal code (exact or prefix), then INSEE code;
+- a name and a code ("Sète 34", "Sète (34200)"): the name matches, kept when the code starts
+  their postal code or INSEE code.
+
+Why an in-memory index rather than SQL: a word inside a name cannot use a B-tree index, and prefix
+ranges on `nom_recherche` depend on the database collation (with a linguistic collation such as
+PostgreSQL's fr_FR.UTF-8, spaces may be ignored when comparing, so "saint e…" and "sainte…"
+interleave). The index holds only the search keys (about 13 MB for the 34,969 communes; a
+lookup takes well under a millisecond, see bench/bench_communes.py), is built once per process on
+first use (about half a second), and is rebuilt
+when the territories change: at once in the process that saves or deletes a commune (signals, or
+`invalidate_index()` for bulk loaders), and within `MEDNUM_COMMUNES_INDEX_TTL` seconds (default 30)
+in the other processes, which compare a cheap fingerprint of the tables. A lookup is pure Python on
+sorted lists (bisect) plus one primary-key query to fetch the communes to display.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from array import array
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db.models import Count, Max, Min, Sum
+from django.db.models.signals import post_delete, post_save
+
+from mednum.territoires.models import CodePostal, Commune
+from mednum.territoires.text import normalise
+
+MIN_LENGTH = 2  # letters or digits, spaces not counted
+MAX_LENGTH = 100  # characters typed; the longest commune name has 45
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50
+
+# Common abbreviations, expanded when another word follows ("st etienne", "ste marie").
+ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+
+# A postal code or INSEE code, whole or its beginning: "34", "342", "34200", "2a", "2a004".
+_CODE_TOKEN = re.compile(r"^(?:\d{2,5}|2[ab]\d{0,3})$")
+# Greater than every character of a search key (keys only hold a-z, 0-9 and spaces).
+_AFTER_ALL = "\uffff"
+
+
+class RechercheInvalide(ValueError):
+    """The query or the limit cannot be used. The message is in French, for the person searching."""
+
+
+def clean_query(raw: str | None) -> str:
+    """The search key of what was typed; raises `RechercheInvalide` when it is far too long.
+
+    NUL bytes are dropped (PostgreSQL refuses them in text), undecodable bytes have already become
+    U+FFFD when Django decoded the query string and `normalise` turns them into spaces.
+    """
+    if not raw:
+        return ""
+    text = raw.replace("\x00", "").strip()
+    if len(text) > MAX_LENGTH:
+        raise RechercheInvalide(
+            f"La recherche est trop longue : {MAX_LENGTH} caractères au maximum. "
+            "Saisissez le nom d’une commune ou un code postal."
+        )
+    return normalise(text)
+
+
+def is_searchable(key: str) -> bool:
+    """True when the search key has enough letters or digits to give useful results."""
+    return len(key.replace(" ", "")) >= MIN_LENGTH
+
+
+def parse_limit(raw: str | None, default: int = DEFAULT_LIMIT) -> int:
+    """The `limit` parameter as an integer between 1 and `MAX_LIMIT`, or `RechercheInvalide`."""
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise RechercheInvalide(f"Le paramètre « limit » doit être un nombre entier entre 1 et {MAX_LIMIT}.")
+    return value
+
+
+def find_commune_codes(query: str | None, limit: int = DEFAULT_LIMIT) -> list[str]:
+    """INSEE codes of the communes matching `query`, best first (see the module docstring)."""
+    key = clean_query(query)
+    if not is_searchable(key) or limit < 1:
+        return []
+    return get_index().lookup(key, min(limit, MAX_LIMIT))
+
+
+def search_communes(query: str | None, limit: int = DEFAULT_LIMIT) -> list[Commune]:
+    """The communes matching `query`, best first, with their département and EPCI loaded."""
+    codes = find_commune_codes(query, limit)
+    if not codes:
+        return []
+    found = Commune.objects.select_related("departement", "epci").in_bulk(codes)
+    # A commune deleted since the index was built is simply left out.
+    return [found[code] for code in codes if code in found]
+
+
+# --- The index ------------------------------------------------------------------------------------
+
+
+class _SortedKeys:
+    """Search keys sorted, each with the commune's position in the population order."""
+
+    __slots__ = ("keys", "positions")
+
+    def __init__(self, pairs: Iterable[tuple[str, int]]):
+        ordered = sorted(set(pairs))
+        # A tuple of strings, unlike a list, is left out by the garbage collector's full passes.
+        self.keys = tuple(key for key, _ in ordered)
+        self.positions = array("I", (position for _, position in ordered))  # 4 bytes each
+
+    def exact(self, key: str) -> array:
+        return self.positions[bisect_left(self.keys, key) : bisect_right(self.keys, key)]
+
+    def prefix(self, key: str) -> array:
+        return self.positions[bisect_left(self.keys, key) : bisect_left(self.keys, key + _AFTER_ALL)]
+
+
+class CommuneIndex:
+    """Every commune's search keys. Communes are numbered by population (0 = most populated), so
+    the smallest numbers of a match are the best-ranked communes within one level of relevance."""
+
+    def __init__(
+        self,
+        communes: Iterable[tuple[str, str, int]],
+        postal_codes: Iterable[tuple[str, str]],
+        fingerprint: tuple | None = None,
+    ):
+        """`communes`: (INSEE code, search key, population); `postal_codes`: (postal code, INSEE code)."""
+        self.fingerprint = fingerprint
+        rows = sorted(communes, key=lambda row: (-(row[2] or 0), row[1], row[0]))
+        self.codes = tuple(code for code, _, _ in rows)
+        position = {code: i for i, code in enumerate(self.codes)}
+
+        names, words, compact = [], [], []
+        for i, (_, key, _) in enumerate(rows):
+            names.append((key, i))
+            compact.append((key.replace(" ", ""), i))
+            parts = key.split(" ")
+            # Every ending that starts a word: "saint etienne de tinee" → "etienne de tinee", …
+            words.extend((" ".join(parts[j:]), i) for j in range(1, len(parts)))
+        self.names = _SortedKeys(names)
+        self.words = _SortedKeys(words)
+        self.compact = _SortedKeys(compact)
+        self.insee = _SortedKeys((code.lower(), i) for i, code in enumerate(self.codes))
+        self.postal = _SortedKeys(
+            (postal_code, position[code]) for postal_code, code in postal_codes if code in position
+        )
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def lookup(self, key: str, limit: int) -> list[str]:
+        tokens = key.split()
+        codes = [token for token in tokens if _CODE_TOKEN.match(token)]
+        words = [token for token in tokens if not _CODE_TOKEN.match(token)]
+        if not words:
+            if not codes:
+                return []
+            levels = self._code_levels(codes[0])
+            return self._collect(levels, limit)
+        name = " ".join(words)
+        if not is_searchable(name):
+            return []
+        allowed = None
+        if codes:
+            allowed = set()
+            for level in self._code_levels(codes[0]):
+                allowed.update(level)
+        return self._collect(self._name_levels(name), limit, allowed)
+
+    def _code_levels(self, code: str) -> list[array]:
+        # A whole postal code is both its exact match and its only prefix.
+        return [self.postal.prefix(code), self.insee.prefix(code)]
+
+    def _name_levels(self, name: str) -> list[array]:
+        variants = [name]
+        parts = name.split(" ")
+        expanded = " ".join(
+            ABBREVIATIONS.get(part, part) if i < len(parts) - 1 else part for i, part in enumerate(parts)
+        )
+        if expanded != name:
+            variants.insert(0, expanded)
+        levels = [array("I"), array("I"), array("I"), array("I")]
+        for variant in variants:
+            levels[0] += self.names.exact(variant)
+            levels[1] += self.names.prefix(variant)
+            levels[2] += self.words.prefix(variant)
+            levels[3] += self.compact.prefix(variant.replace(" ", ""))
+        return levels
+
+    def _collect(self, levels: list[array], limit: int, allowed: set[int] | None = None) -> list[str]:
+        chosen: list[int] = []
+        seen: set[int] = set()
+        for level in levels:
+            wanted = limit - len(chosen)
+            if wanted <= 0:
+                break
+            pool = set(level)
+            pool -= seen
+            if allowed is not None:
+                pool &= allowed
+            best = heapq.nsmallest(wanted, pool)
+            chosen.extend(best)
+            seen.update(best)
+        return [self.codes[i] for i in chosen]
+
+
+def build_index() -> CommuneIndex:
+    """Read the communes and their postal codes from the database."""
+    fingerprint = _fingerprint()
+    communes = []
+    postal_codes: set[tuple[str, str]] = set()
+    for code, nom, key, population, codes_postaux in Commune.objects.values_list(
+        "code", "nom", "nom_recherche", "population", "codes_postaux"
+    ).iterator(chunk_size=5000):
+        communes.append((code, key or normalise(nom), population or 0))
+        for postal_code in codes_postaux or ():
+            postal_codes.add((str(postal_code), code))
+    postal_codes.update(CodePostal.objects.values_list("code", "commune_id").iterator(chunk_size=5000))
+    return CommuneIndex(communes, postal_codes, fingerprint=fingerprint)
+
+
+def _fingerprint() -> tuple:
+    """Changes when communes or postal codes are added, removed or (for populations) updated."""
+    communes = Commune.objects.aggregate(
+        count=Count("pk"), population=Sum("population"), first=Min("pk"), last=Max("pk")
+    )
+    return (
+        communes["count"],
+        communes["population"],
+        communes["first"],
+        communes["last"],
+        CodePostal.objects.count(),
+    )
+
+
+_index: CommuneIndex | None = None
+_checked_at = 0.0
+_lock = threading.Lock()
+
+
+def get_index() -> CommuneIndex:
+    """The process's index, built on first use and rebuilt when the territories have changed."""
+    global _index, _checked_at
+    ttl = getattr(settings, "MEDNUM_COMMUNES_INDEX_TTL", 30)
+    index = _index
+    if index is not None and time.monotonic() - _checked_at < ttl:
+        return index
+    with _lock:
+        if _index is not None and time.monotonic() - _checked_at < ttl:
+            return _index
+        if _index is None or _index.fingerprint != _fingerprint():
+            _index = build_index()
+        _checked_at = time.monotonic()
+        return _index
+
+
+def invalidate_index(**kwargs) -> None:
+    """Forget the index: the next lookup rebuilds it. Bulk loaders call this when they are done."""
+    global _index
+    _index = None
+
+
+for _model in (Commune, CodePostal):
+    post_save.connect(invalidate_index, sender=_model, dispatch_uid=f"communes-index-save-{_model.__name__}")
+    post_delete.connect(invalidate_index, sender=_model, dispatch_uid=f"communes-index-delete-{_model.__name__}")

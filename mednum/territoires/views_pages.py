@@ -1,0 +1,227 @@
+"""Public pages of territories: régions, départements and communes with their lieux.
+
+Counts by service for a région or a département are cached (Django cache) under a key holding the
+lieux' data version (`mednum.lieux.search.data_version`), so an import or an edit shows at once
+without recounting on every visit; a commune's counts are one small GROUP BY, done on the fly.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from urllib.parse import urlencode
+
+from django.contrib.staticfiles import finders
+from django.core.cache import cache as django_cache
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from mednum.lieux.models import Lieu
+from mednum.lieux.views import Resultat, etat_ouverture, pages_a_afficher
+from mednum.standard import schema
+from mednum.territoires.models import Commune, Departement, Region
+
+PAR_PAGE = 20
+COMPTES_TTL = 24 * 3600
+RAYON_VOISINS_KM = 10
+
+
+def version_donnees() -> str:
+    """Changes when lieux are added, removed, merged or saved (the search's data version)."""
+    from mednum.lieux.search import data_version
+
+    return data_version()
+
+
+def lieux_publies():
+    return Lieu.objects.filter(fusionne_dans__isnull=True)
+
+
+def comptes_par_service(queryset) -> list[dict]:
+    """[{service, nombre}] in the standard's order: one GROUP BY on the services bit mask."""
+    totals = dict.fromkeys(schema.enumerations()["services"], 0)
+    bits = schema.bits("services")
+    rows = queryset.order_by().values_list("services_mask").annotate(n=Count("pk"))
+    for mask, n in rows:
+        for service, bit in bits.items():
+            if mask & bit:
+                totals[service] += n
+    return [{"service": service, "nombre": n} for service, n in totals.items()]
+
+
+def comptes_caches(kind: str, code: str, queryset) -> dict:
+    key = f"mednum:territoire:{kind}:{code}:{version_donnees()}"
+    data = django_cache.get(key)
+    if data is None:
+        data = {"total": queryset.count(), "services": comptes_par_service(queryset)}
+        django_cache.set(key, data, COMPTES_TTL)
+    return data
+
+
+@cache
+def _emprises(fichier: str) -> dict[str, tuple[float, float, float, float]]:
+    """code → (min lon, min lat, max lon, max lat) of each outline in a GeoJSON of static/territoires."""
+    path = finders.find(f"territoires/{fichier}")
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    result = {}
+    for feature in data.get("features", []):
+        geometry = feature.get("geometry") or {}
+        polygons = geometry.get("coordinates") or []
+        if geometry.get("type") == "Polygon":
+            polygons = [polygons]
+        points = [pt for polygon in polygons for ring in polygon[:1] for pt in ring]
+        if points:
+            lons = [p[0] for p in points]
+            lats = [p[1] for p in points]
+            result[str(feature.get("properties", {}).get("code"))] = (min(lons), min(lats), max(lons), max(lats))
+    return result
+
+
+def carte_territoire(bbox=None, lat=None, lon=None, zoom=None) -> dict:
+    from django.conf import settings
+
+    carte = {
+        "api": "/api/v1/carte",
+        "filtres": "",
+        "lat": lat if lat is not None else 46.6,
+        "lon": lon if lon is not None else 2.4,
+        "zoom": zoom if zoom is not None else 4.6,
+        "style_url": settings.MEDNUM_MAP_STYLE_URL,
+        "bbox": ",".join(f"{v:.4f}" for v in bbox) if bbox else "",
+        "description": "La carte montre les mêmes lieux que la liste ci-dessus.",
+    }
+    if bbox and lat is None:
+        carte["lat"] = (bbox[1] + bbox[3]) / 2
+        carte["lon"] = (bbox[0] + bbox[2]) / 2
+    return carte
+
+
+def _page(request, queryset):
+    paginator = Paginator(queryset.order_by("commune_nom", "nom", "pk"), PAR_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    resultats = []
+    for lieu in page.object_list:
+        ouvert, libelle = etat_ouverture(lieu)
+        resultats.append(Resultat(lieu=lieu, ouvert=ouvert, ouverture=libelle))
+    return {
+        "resultats": resultats,
+        "page": {
+            "page": page.number,
+            "pages": paginator.num_pages,
+            "has_previous": page.has_previous(),
+            "has_next": page.has_next(),
+            "total": paginator.count,
+        },
+        "pages_liste": pages_a_afficher(page.number, paginator.num_pages),
+    }
+
+
+def _fil(*liens):
+    return [("Accueil", reverse("site:home")), ("Territoires", reverse("territoires_pages:index")), *liens]
+
+
+@require_safe
+def index(request):
+    regions = Region.objects.prefetch_related("departements").order_by("nom")
+    return render(
+        request,
+        "territoires/index.html",
+        {"regions": regions, "fil_ariane": [("Accueil", reverse("site:home")), ("Territoires", "")]},
+    )
+
+
+@require_safe
+def region(request, slug):
+    region = get_object_or_404(Region, slug=slug)
+    queryset = lieux_publies().filter(commune__region=region)
+    departements = region.departements.order_by("code")
+    context = {
+        "territoire": region,
+        "type": "region",
+        "titre": region.nom,
+        "comptes": comptes_caches("region", region.code, queryset),
+        "departements": departements,
+        "carte": carte_territoire(bbox=_emprises("regions.geojson").get(region.code)),
+        "fil_ariane": _fil((region.nom, "")),
+        "recherche_url": "",
+        **_page(request, queryset.select_related("commune")),
+    }
+    return render(request, "territoires/territoire.html", context)
+
+
+@require_safe
+def departement(request, slug):
+    departement = get_object_or_404(Departement.objects.select_related("region"), slug=slug)
+    queryset = lieux_publies().filter(commune__departement=departement)
+    comptes = comptes_caches("departement", departement.code, queryset)
+    communes = (
+        Commune.objects.filter(departement=departement)
+        .annotate(n=Count("lieux", filter=Q(lieux__fusionne_dans__isnull=True)))
+        .filter(n__gt=0)
+        .order_by("-n", "nom")[:30]
+    )
+    context = {
+        "territoire": departement,
+        "type": "departement",
+        "titre": f"{departement.nom} ({departement.code})",
+        "comptes": comptes,
+        "communes": communes,
+        "carte": carte_territoire(bbox=_emprises("departements.geojson").get(departement.code)),
+        "fil_ariane": _fil(
+            (departement.region.nom, reverse("territoires_pages:region", args=[departement.region.slug])),
+            (departement.nom, ""),
+        ),
+        "recherche_url": "",
+        **_page(request, queryset.select_related("commune")),
+    }
+    return render(request, "territoires/territoire.html", context)
+
+
+@require_safe
+def commune(request, slug):
+    commune = get_object_or_404(Commune.objects.select_related("departement", "region"), slug=slug)
+    queryset = lieux_publies().filter(Q(commune=commune) | Q(commune__isnull=True, code_insee=commune.code))
+    comptes = {"total": queryset.count(), "services": comptes_par_service(queryset)}
+    voisins = []
+    if commune.has_coordinates:
+        voisins = _voisins(commune)
+    codes = commune.codes_postaux or []
+    context = {
+        "territoire": commune,
+        "type": "commune",
+        "titre": f"{commune.nom} ({codes[0]})" if codes else commune.nom,
+        "comptes": comptes,
+        "voisins": voisins,
+        "rayon_voisins_km": RAYON_VOISINS_KM,
+        "carte": carte_territoire(lat=commune.latitude, lon=commune.longitude, zoom=12)
+        if commune.has_coordinates
+        else carte_territoire(bbox=_emprises("departements.geojson").get(commune.departement_id)),
+        "fil_ariane": _fil(
+            (commune.region.nom, reverse("territoires_pages:region", args=[commune.region.slug])),
+            (commune.departement.nom, reverse("territoires_pages:departement", args=[commune.departement.slug])),
+            (commune.nom, ""),
+        ),
+        "recherche_url": reverse("lieux:recherche") + "?" + urlencode({"commune": commune.code}),
+        **_page(request, queryset.select_related("commune")),
+    }
+    return render(request, "territoires/territoire.html", context)
+
+
+def _voisins(commune: Commune, limit: int = 10) -> list[Resultat]:
+    """The closest lieux outside the commune, within RAYON_VOISINS_KM, through the lieux search."""
+    from mednum.lieux.views import Origine, Recherche, chercher
+
+    recherche = Recherche(rayon_km=RAYON_VOISINS_KM)
+    recherche.origine = Origine(commune.nom, commune.latitude, commune.longitude, commune)
+    try:
+        page = chercher(recherche)
+    except Exception:  # noqa: BLE001 - the nearby list is a bonus; the page must not fail for it
+        return []
+    voisins = [r for r in page.resultats if r.lieu.code_insee != commune.code]
+    return voisins[:limit]
