@@ -1,13 +1,69 @@
-from django.shortcuts import render
+"""Public pages of the site. Views stay thin: the commune search lives in `territoires.search`."""
+
+from django.conf import settings
+from django.http import HttpResponseServerError
+from django.shortcuts import get_object_or_404, render
+from django.template import loader
+
+from mednum.territoires import search
+from mednum.territoires.models import Commune
+
+# How many communes the page without JavaScript lists at most.
+RESULTS_LIMIT = 20
 
 
 def home(request):
-    return render(request, "site/home.html")
+    """Home page with the commune search; `?q=…` (the form without JavaScript) lists the communes."""
+    context = {"skiplink_search": "commune-champ", "results_limit": RESULTS_LIMIT}
+    if "q" in request.GET:
+        query = request.GET["q"].replace("\x00", "")
+        context.update(searched=True, query=query[: search.MAX_LENGTH], communes=[])
+        try:
+            key = search.clean_query(query)
+        except search.RechercheInvalide as error:
+            context["error"] = str(error)
+        else:
+            if not key:
+                context["error"] = "Saisissez le nom d’une commune ou son code postal."
+            elif not search.is_searchable(key):
+                context["error"] = "Saisissez au moins 2 lettres du nom de la commune, ou son code postal."
+            else:
+                context["communes"] = search.search_communes(query, limit=RESULTS_LIMIT)
+    return render(request, "site/home.html", context)
+
+
+def commune_choisie(request, code):
+    """The commune picked in the search. For now a placeholder: the lieux nearby come later."""
+    commune = get_object_or_404(Commune.objects.select_related("departement"), code=code.upper())
+    return render(request, "site/commune.html", {"commune": commune})
+
+
+def page_en_preparation(request, title):
+    """Footer pages whose text is still being written (accessibility statement, legal notices…)."""
+    return render(request, "site/page_en_preparation.html", {"title": title})
 
 
 def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+_LAST_RESORT_500 = (
+    '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Erreur inattendue</title></head>'
+    "<body><main><h1>Erreur inattendue</h1><p>Désolé, le service rencontre un problème. "
+    "Essayez de recharger la page dans quelques minutes.</p></main></body></html>"
+)
+
+
 def server_error(request):
-    return render(request, "500.html", status=500)
+    """The 500 page. Rendered without the request (so no context processor, session or database);
+    if even that fails (static files manifest missing…), a page built into the code."""
+    try:
+        html = loader.get_template("500.html").render(
+            {
+                "MEDNUM_STATE_BRAND": getattr(settings, "MEDNUM_STATE_BRAND", False),
+                "MEDNUM_SITE_NAME": getattr(settings, "MEDNUM_SITE_NAME", ""),
+            }
+        )
+    except Exception:  # noqa: BLE001 — this page must always answer
+        html = _LAST_RESORT_500
+    return HttpResponseServerError(html)

@@ -1,0 +1,255 @@
+"""The site shell: base layout, State brand on/off, error pages, home page and its search without JavaScript."""
+
+import re
+
+import pytest
+from django.contrib import messages
+from django.contrib.messages.storage.base import Message
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+
+from mednum.site import views
+
+pytestmark = pytest.mark.django_db
+
+
+def html(response):
+    return response.content.decode()
+
+
+# --- Layout ---------------------------------------------------------------------------------------
+
+
+def test_home_is_french_with_skip_links_and_one_h1(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = html(response)
+    assert '<html lang="fr"' in page
+    for label, target in [
+        ("Aller au contenu", "#contenu"),
+        ("Aller au menu", "#navigation-principale"),
+        ("Aller à la recherche", "#commune-champ"),
+        ("Aller au pied de page", "#pied-de-page"),
+    ]:
+        assert f'href="{target}">{label}</a>' in page
+        assert f'id="{target[1:]}"' in page
+    assert '<main id="contenu" tabindex="-1"' in page
+    assert len(re.findall(r"<h1[ >]", page)) == 1
+    assert "<title>Médiation numérique</title>" in page
+
+
+def test_header_has_service_name_tagline_search_and_navigation(client, settings):
+    settings.MEDNUM_SITE_NAME = "Nom du service"
+    settings.MEDNUM_SITE_TAGLINE = "Devise du service"
+    page = html(client.get("/"))
+    assert '<p class="fr-header__service-title">Nom du service</p>' in page
+    assert '<p class="fr-header__service-tagline">Devise du service</p>' in page
+    # Commune search in the header: a GET form to the home page, with a label.
+    assert re.search(r'<form class="fr-search-bar"[^>]*method="get" action="/"', page)
+    assert '<label class="fr-label" for="recherche-entete-champ">' in page
+    assert '<a class="fr-nav__link" href="/" aria-current="page">Accueil</a>' in page
+    assert "Trouver un lieu" in page
+    assert "Données ouvertes" in page
+
+
+def test_footer_links(client):
+    page = html(client.get("/"))
+    footer = page[page.index('<footer class="fr-footer"') :]
+    assert "Accessibilité : non conforme" in footer
+    assert "Mentions légales" in footer
+    assert "Données personnelles" in footer
+    assert '<a class="fr-footer__bottom-link" href="/api/v1/docs">Données ouvertes / API</a>' in footer
+
+
+def test_static_files_exist_and_are_used(client):
+    page = html(client.get("/"))
+    for name in ["site/js/commune-autocomplete.js", "site/css/site.css"]:
+        assert finders.find(name), name
+        assert f"/static/{name}" in page
+    assert "/static/dsfr/dist/dsfr/dsfr.min.css" in page
+    assert "dsfr.module.min.js" in page
+
+
+@pytest.mark.parametrize("url", ["/accessibilite/", "/mentions-legales/", "/donnees-personnelles/"])
+def test_footer_pages_exist(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "en cours de rédaction" in html(response)
+
+
+def test_messages_are_shown():
+    page = render_to_string(
+        "base.html",
+        {
+            "messages": [Message(messages.SUCCESS, "Modifications enregistrées."), Message(messages.ERROR, "Échec.")],
+            "MEDNUM_SITE_NAME": "Médiation numérique",
+        },
+    )
+    assert '<div class="fr-alert fr-alert--sm fr-mb-2w fr-alert--success">' in page
+    assert "Modifications enregistrées." in page
+    assert 'fr-alert--error" role="alert"' in page
+
+
+# --- State brand ----------------------------------------------------------------------------------
+
+
+def test_state_brand_shown_when_enabled(client, settings):
+    settings.MEDNUM_STATE_BRAND = True
+    page = html(client.get("/"))
+    assert page.count('<p class="fr-logo">République<br>Française</p>') == 2  # header and footer
+    assert "info.gouv.fr" in page
+    assert "favicon" in page
+
+
+def test_no_state_brand_when_disabled(client, settings):
+    settings.MEDNUM_STATE_BRAND = False
+    settings.MEDNUM_OPERATOR = "Opérateur exemple"
+    page = html(client.get("/"))
+    assert "fr-logo" not in page
+    assert "République" not in page
+    assert "gouv.fr" not in page
+    assert "dsfr/dist/favicon" not in page  # the Marianne favicon is part of the brand
+    assert '<p class="fr-header__service-title">Médiation numérique</p>' in page
+    assert "Opérateur exemple" in page
+
+
+def test_no_state_brand_without_operator_shows_the_site_name_in_the_footer(client, settings):
+    settings.MEDNUM_STATE_BRAND = False
+    settings.MEDNUM_OPERATOR = ""
+    page = html(client.get("/"))
+    footer = page[page.index('<footer class="fr-footer"') :]
+    assert "Médiation numérique" in footer
+    assert "fr-logo" not in footer
+
+
+# --- Error pages ----------------------------------------------------------------------------------
+
+
+def test_404_page(client):
+    response = client.get("/cette-page-n-existe-pas/")
+    assert response.status_code == 404
+    page = html(response)
+    assert '<html lang="fr"' in page
+    assert "<h1>Page introuvable</h1>" in page
+    assert "Aller à la page d’accueil" in page
+
+
+def test_404_for_an_unknown_commune(client):
+    assert client.get("/commune/99999/").status_code == 404
+    assert client.get("/commune/3430/").status_code == 404
+    assert client.get("/commune/34%0001/").status_code == 404
+
+
+def test_500_view_needs_neither_request_context_nor_database(django_assert_num_queries):
+    request = RequestFactory().get("/")
+    with django_assert_num_queries(0):
+        response = views.server_error(request)
+    assert response.status_code == 500
+    page = html(response)
+    assert '<html lang="fr"' in page
+    assert "Erreur inattendue" in page
+    assert "Désolé, le service rencontre un problème" in page
+
+
+def test_500_brand_follows_the_setting(settings):
+    settings.MEDNUM_STATE_BRAND = False
+    page = html(views.server_error(RequestFactory().get("/")))
+    assert "fr-logo" not in page
+    settings.MEDNUM_STATE_BRAND = True
+    assert "fr-logo" in html(views.server_error(RequestFactory().get("/")))
+
+
+def test_500_still_answers_when_its_template_fails(monkeypatch):
+    def broken(name):
+        raise ValueError("manifest introuvable")
+
+    monkeypatch.setattr(views.loader, "get_template", broken)
+    response = views.server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    assert "Erreur inattendue" in html(response)
+
+
+def test_500_through_the_handler(settings):
+    settings.ROOT_URLCONF = "tests.site.urls_erreur"
+    client = Client(raise_request_exception=False)
+    response = client.get("/panne/")
+    assert response.status_code == 500
+    assert "Erreur inattendue" in html(response)
+
+
+# --- Home page search without JavaScript ---------------------------------------------------------
+
+
+def test_home_search_box(client):
+    page = html(client.get("/"))
+    assert '<label class="fr-label" for="commune-champ">' in page
+    assert "Où cherchez-vous ? (commune ou code postal)" in page
+    form = r'<form class="mednum-recherche[^"]*" id="recherche-commune" role="search" method="get" action="/"'
+    assert re.search(form, page)
+    assert 'name="q"' in page
+    assert 'data-api-url="/api/v1/communes"' in page
+    assert 'data-commune-url="/commune/00000/"' in page
+
+
+def test_search_without_javascript_lists_communes(client, communes):
+    response = client.get("/", {"q": "castanet"})
+    assert response.status_code == 200
+    page = html(response)
+    assert "3 communes trouvées pour « castanet »" in page
+    assert "<title>3 communes pour « castanet » — Médiation numérique</title>" in page
+    links = re.findall(r'href="/commune/([0-9AB]{5})/"', page)
+    assert links == ["12061", "31113", "34059"]
+    assert "31320 — Haute-Garonne (31)" in page
+    assert 'value="castanet"' in page
+
+
+def test_search_without_javascript_by_postal_code(client, communes):
+    page = html(client.get("/", {"q": "11800"}))
+    assert re.findall(r'href="/commune/([0-9AB]{5})/"', page) == ["11397", "11026", "11220", "11147"]
+
+
+def test_search_without_javascript_one_result(client, communes):
+    page = html(client.get("/", {"q": "sète"}))
+    assert "1 commune trouvée pour « sète »" in page
+    assert 'href="/commune/34301/"' in page
+
+
+def test_search_without_results(client, communes):
+    page = html(client.get("/", {"q": "zzzz"}))
+    assert "Aucune commune trouvée pour « zzzz »" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "Saisissez le nom d’une commune ou son code postal."),
+        ("a", "Saisissez au moins 2 lettres du nom de la commune, ou son code postal."),
+        ("x" * 10_000, "La recherche est trop longue"),
+    ],
+)
+def test_search_errors_are_explained(client, communes, query, message):
+    response = client.get("/", {"q": query})
+    assert response.status_code == 200
+    page = html(response)
+    assert message in page
+    assert 'aria-invalid="true"' in page
+    assert "<title>Erreur — " in page
+    assert "x" * 101 not in page
+
+
+@pytest.mark.parametrize("query_string", ["q=%00", "q=%FF", "q=s%C3%A8te%00", "q=%ED%A0%80", "q=%00%00%00x"])
+def test_search_with_binary_input_never_fails(client, communes, query_string):
+    response = client.get(f"/?{query_string}")
+    assert response.status_code == 200
+    assert "\x00" not in html(response)
+
+
+def test_commune_page(client, communes):
+    response = client.get("/commune/34301/")
+    assert response.status_code == 200
+    page = html(response)
+    assert "<h1>Sète</h1>" in page
+    assert "34200 — Hérault (34)" in page
+    assert 'aria-current="page">Sète</a>' in page  # breadcrumb
+    assert client.get("/commune/2a004/").status_code == 200
