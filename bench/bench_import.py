@@ -1,0 +1,189 @@
+"""Speed and memory of the import: a standard v1 CSV of N rows into a fresh database.
+
+    .venv/bin/python bench/bench_import.py [--rows 100000] [--file F.csv] [--batch-size 2000]
+                                           [--no-territoires] [--no-frictionless]
+
+Generates the file with bench/generate_lieux.py (unless --file is given), then, in a child process
+with a fresh temporary SQLite database (migrated, with the territories loaded unless
+--no-territoires): imports it, imports it again (nothing to write), and reports the peak memory of
+that process. When DATABASE_URL points to PostgreSQL, does the same in a temporary database created
+on that server (and dropped afterwards). Then validates the same file with frictionless
+(`frictionless.validate` with mednum/standard/data/schema-v1.0.2.json), the reference for
+"reading and checking a file of the standard".
+
+Prints `name: value` lines:
+
+    rows: 100000
+    import_rows_per_s: …            first import (wall clock)
+    reimport_rows_per_s: …          same file again, nothing written
+    import_cpu_rows_per_s: …        first import, per second of CPU time of the process
+    frictionless_validate_rows_per_s: …
+    import_to_frictionless_ratio: …  import rows/s ÷ frictionless rows/s
+    peak_rss_mb: …                  peak resident memory of the importing process
+    postgresql_…                    the same figures on PostgreSQL, when configured
+
+The wall-clock figures depend on the machine's load; the CPU figure less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "mednum" / "standard" / "data" / "schema-v1.0.2.json"
+
+
+# --- child: one database, two imports ---------------------------------------------------------------
+
+
+def child(args) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mednum.settings")
+    import django
+
+    django.setup()
+    from mednum.imports.engine import import_lieux
+
+    result = {}
+    for name in ("import", "reimport"):
+        wall, cpu = time.perf_counter(), time.process_time()
+        report = import_lieux(args.file, "bench", batch_size=args.batch_size)
+        result[name] = {
+            "wall": time.perf_counter() - wall,
+            "cpu": time.process_time() - cpu,
+            "read": report.read,
+            "created": report.created,
+            "unchanged": report.unchanged,
+            "rejected": report.rejected,
+            "fatal": report.fatal,
+        }
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result))
+
+
+def run_child(file: Path, env: dict, args) -> dict:
+    """Prepare the fresh database (in their own processes, so that the peak memory measured is the
+    import's alone), then import twice in a child process."""
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT, capture_output=True)
+    if args.territoires:
+        loaded = subprocess.run([*manage, "load_territoires"], env=env, cwd=ROOT, capture_output=True, text=True)
+        if loaded.returncode != 0:
+            print(f"# territoires non chargés : {loaded.stderr.strip()[-300:]}", file=sys.stderr)
+    command = [sys.executable, __file__, "--child", "--file", str(file), "--batch-size", str(args.batch_size)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"l'import a échoué (code {done.returncode})")
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def base_env(data_dir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(MEDNUM_DATA_DIR=str(data_dir), MEDNUM_IGNORE_DOTENV="1", MEDNUM_GEOCODER_URL="",
+               DJANGO_SETTINGS_MODULE="mednum.settings")
+    return env
+
+
+def postgres_env(url: str, data_dir: Path):
+    """A temporary database on the server of `url`: (env for the child, cleanup function)."""
+    import psycopg
+
+    name = f"mednum_bench_{os.getpid()}"
+    admin = psycopg.connect(url, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    head, _, _ = url.rpartition("/")
+    query = url.split("?", 1)[1] if "?" in url else ""
+    env = base_env(data_dir)
+    env["DATABASE_URL"] = f"{head}/{name}" + (f"?{query}" if query else "")
+
+    def cleanup():
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+    return env, cleanup
+
+
+def frictionless_rate(file: Path) -> tuple[float, int]:
+    import frictionless
+    from frictionless import system
+
+    start = time.perf_counter()
+    with system.use_context(trusted=True):
+        report = frictionless.validate(str(file), schema=str(SCHEMA), limit_errors=10**9)
+    elapsed = time.perf_counter() - start
+    task = report.tasks[0]
+    rows = task.stats.get("rows") or 0
+    if not report.valid:
+        print(f"# frictionless : {len(task.errors)} erreur(s), ex. {task.errors[0].message[:200]}", file=sys.stderr)
+    return rows / elapsed if elapsed else 0.0, rows
+
+
+def print_figures(prefix: str, result: dict) -> float:
+    first, again = result["import"], result["reimport"]
+    if first["fatal"] or first["rejected"]:
+        print(f"# {prefix or 'sqlite'} : {first['rejected']} ligne(s) rejetée(s) {first['fatal']}", file=sys.stderr)
+    rate = first["read"] / first["wall"]
+    print(f"{prefix}import_rows_per_s: {rate:.0f}")
+    print(f"{prefix}reimport_rows_per_s: {again['read'] / again['wall']:.0f}")
+    print(f"{prefix}import_cpu_rows_per_s: {first['read'] / first['cpu']:.0f}")
+    print(f"{prefix}reimport_cpu_rows_per_s: {again['read'] / again['cpu']:.0f}")
+    print(f"{prefix}peak_rss_mb: {result['peak_rss_mb']:.0f}")
+    return rate
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--file", help="CSV file of the standard to use instead of a generated one")
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--no-territoires", dest="territoires", action="store_false")
+    parser.add_argument("--no-frictionless", dest="frictionless", action="store_false")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return 0
+
+    work = Path(tempfile.mkdtemp(prefix="mednum-bench-"))
+    try:
+        if args.file:
+            file = Path(args.file).resolve()
+        else:
+            file = work / "lieux.csv"
+            subprocess.run([sys.executable, str(ROOT / "bench" / "generate_lieux.py"), "--rows", str(args.rows),
+                            "--out", str(file), "--seed", str(args.seed)], check=True)
+        result = run_child(file, base_env(work / "sqlite"), args)
+        print(f"rows: {result['import']['read']}")
+        rate = print_figures("", result)
+
+        url = os.environ.get("DATABASE_URL", "")
+        if url.startswith(("postgres://", "postgresql://")):
+            env, cleanup = postgres_env(url, work / "pg")
+            try:
+                print_figures("postgresql_", run_child(file, env, args))
+            finally:
+                cleanup()
+
+        if args.frictionless:
+            reference, rows = frictionless_rate(file)
+            print(f"frictionless_validate_rows_per_s: {reference:.0f}")
+            print(f"import_to_frictionless_ratio: {rate / reference:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

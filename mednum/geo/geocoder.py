@@ -1,0 +1,168 @@
+"""Geocoding addresses with the Base Adresse Nationale (BAN), through the Géoplateforme search API.
+
+`BanGeocoder(base_url)` asks `GET {base_url}/search/?q=<adresse commune>&postcode=<code postal>&limit=1`
+and reads the GeoJSON answer (`features[0].geometry.coordinates` = [longitude, latitude],
+`features[0].properties.score` and `.citycode`). An answer is kept only when its score reaches
+`min_score` and it lies in the expected commune (INSEE code) or, when that code is unknown, the expected
+postal code: a confident answer elsewhere in France is worse than no answer.
+
+Any failure (timeout, HTTP error, invalid JSON, unexpected shape) counts as "not found": the import
+then places the lieu at its commune and goes on. After `max_consecutive_errors` failures in a row the
+geocoder stops calling the service for the rest of its life, so an unreachable service costs a few
+timeouts, not one per row.
+
+`geocoder_from_settings()` builds one from `MEDNUM_GEOCODER_URL` (None when it is empty: no geocoding).
+Standard library only (urllib), no new dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "mednum-import/1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class GeocodeQuery:
+    adresse: str
+    code_postal: str = ""
+    code_insee: str = ""
+    commune: str = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join(part for part in (self.adresse.strip(), self.commune.strip()) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class GeocodeResult:
+    latitude: float
+    longitude: float
+    score: float
+    citycode: str = ""
+    postcode: str = ""
+    label: str = ""
+
+
+class BanGeocoder:
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 5.0,
+        *,
+        min_score: float = 0.5,
+        max_workers: int = 4,
+        max_consecutive_errors: int = 10,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.min_score = min_score
+        self.max_workers = max(1, max_workers)
+        self.max_consecutive_errors = max_consecutive_errors
+        self._lock = threading.Lock()
+        self._consecutive_errors = 0
+        self._cache: dict[GeocodeQuery, GeocodeResult | None] = {}
+        self.stats = {"requests": 0, "found": 0, "not_found": 0, "errors": 0, "rejected": 0}
+
+    @property
+    def disabled(self) -> bool:
+        return self._consecutive_errors >= self.max_consecutive_errors
+
+    def url_for(self, query: GeocodeQuery) -> str:
+        params = {"q": query.text, "limit": "1"}
+        if query.code_postal:
+            params["postcode"] = query.code_postal
+        return f"{self.base_url}/search/?{urllib.parse.urlencode(params)}"
+
+    def _fetch(self, url: str) -> dict:
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - configured URL
+            return json.loads(response.read().decode("utf-8"))
+
+    def _accept(self, query: GeocodeQuery, feature: dict) -> GeocodeResult | None:
+        properties = feature.get("properties") or {}
+        coordinates = (feature.get("geometry") or {}).get("coordinates") or []
+        score = float(properties.get("score") or 0)
+        longitude, latitude = float(coordinates[0]), float(coordinates[1])
+        citycode = str(properties.get("citycode") or "")
+        postcode = str(properties.get("postcode") or "")
+        if score < self.min_score:
+            return None
+        if query.code_insee:
+            if citycode != query.code_insee:
+                return None
+        elif query.code_postal and postcode and postcode != query.code_postal:
+            return None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            return None
+        return GeocodeResult(latitude, longitude, score, citycode, postcode, str(properties.get("label") or ""))
+
+    def geocode(self, query: GeocodeQuery) -> GeocodeResult | None:
+        if not query.text:
+            return None
+        with self._lock:
+            if query in self._cache:
+                return self._cache[query]
+            if self.disabled:
+                return None
+            self.stats["requests"] += 1
+        try:
+            payload = self._fetch(self.url_for(query))
+            features = payload.get("features") if isinstance(payload, dict) else None
+            if not isinstance(features, list):
+                raise ValueError("réponse sans « features »")
+        except (OSError, urllib.error.URLError, ValueError, TimeoutError) as error:
+            # OSError covers timeouts and connection errors, ValueError bad JSON (JSONDecodeError).
+            with self._lock:
+                self.stats["errors"] += 1
+                self._consecutive_errors += 1
+                if self.disabled:
+                    logger.warning("Géocodeur désactivé pour cet import après %s erreurs consécutives.",
+                                   self._consecutive_errors)
+            logger.info("Géocodage impossible pour %r : %s", query.text, error)
+            return None
+        with self._lock:
+            self._consecutive_errors = 0
+        result = None
+        if features:
+            try:
+                result = self._accept(query, features[0])
+            except (TypeError, ValueError, IndexError, AttributeError):
+                result = None
+            if result is None:
+                with self._lock:
+                    self.stats["rejected"] += 1
+        with self._lock:
+            self.stats["found" if result else "not_found"] += 1
+            if len(self._cache) < 100_000:
+                self._cache[query] = result
+        return result
+
+    def geocode_many(self, queries: Sequence[GeocodeQuery]) -> list[GeocodeResult | None]:
+        """Geocode a batch (a few requests in parallel); one result or None per query, in order."""
+        if not queries or self.disabled:
+            return [None] * len(queries)
+        if self.max_workers == 1 or len(queries) == 1:
+            return [self.geocode(q) for q in queries]
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(queries))) as pool:
+            return list(pool.map(self.geocode, queries))
+
+
+def geocoder_from_settings() -> BanGeocoder | None:
+    from django.conf import settings
+
+    url = (getattr(settings, "MEDNUM_GEOCODER_URL", "") or "").strip()
+    if not url:
+        return None
+    timeout = float(getattr(settings, "MEDNUM_GEOCODER_TIMEOUT", 5.0))
+    return BanGeocoder(url, timeout=timeout)

@@ -1,0 +1,1025 @@
+"""Importing a source file into `Lieu` / `SourceRecord`: `import_lieux(path, source, …) -> ImportReport`.
+
+How an import runs
+------------------
+1. **The file is read once without writing anything** (`open_source` + one streaming pass): encoding
+   checked over the whole file, CSV header checked, every record parsed. A file that cannot be read to
+   its end — invalid bytes, truncated JSON, JSON syntax error, unterminated quote at the end of a CSV —
+   is refused whole: *nothing is written, in any mode*, exit status 2. In all-or-nothing mode this first
+   pass also normalises and validates every row, and any rejected row stops the import there.
+2. **Rows are normalised** (v0.1 upgrade when the file's columns are v0.1 ones, else the mapping when
+   one is given, then `Normaliser`). A row with errors is rejected — reported as
+   (row, field, value, reason) — and the others go on.
+3. **Rows are upserted by batches** (2,000 by default), each batch in one transaction that writes both
+   the lieux and their source records, so a process killed at any moment leaves no lieu without its
+   source record; re-running the same import completes it. Per batch: one query fetches the existing
+   source records of the batch by (source, source_id); a row whose content hash is unchanged writes
+   nothing at all; a changed row updates its source record and its lieu; a new row creates both.
+   In all-or-nothing mode every batch runs inside one transaction for the whole file.
+
+Writes use plain SQL built from the models' metadata (`executemany` on SQLite, `COPY` on PostgreSQL),
+not model instances: per-row model overhead is what limits an ORM import at a million rows.
+
+What a row costs to re-import is one hash comparison: the content hash is the md5 of the row's
+normalised values and raw record. A position found by geocoding is not part of the hash, so a
+re-import does not geocode unchanged rows again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field
+from operator import itemgetter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.text import slugify
+
+from mednum.imports.readers import BadRow, ImportFileError, SourceFile, first_record_keys, open_source
+from mednum.lieux.models import MASK_COLUMNS, Lieu, PositionPrecision, SourceRecord
+from mednum.standard import schema
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+# Rejected-row entries kept in memory (the CSV report, when asked, receives all of them).
+MAX_REJECTIONS_IN_MEMORY = 10_000
+# Longest value accepted in any column of a source record, in characters.
+MAX_VALUE_CHARS = 100_000
+# How often (rows) the progress callback is called.
+PROGRESS_EVERY = 1000
+PIVOT_UNKNOWN_DEFAULT = "00000000000000"
+
+ProgressCallback = Callable[[str, int, "int | None", float], None]
+
+
+class ImportAborted(Exception):
+    """Raised inside the all-or-nothing transaction to roll everything back."""
+
+
+@dataclass(slots=True)
+class RejectedRow:
+    row: int
+    field: str
+    value: str
+    reason: str
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = value if isinstance(value, str) else ("" if value is None else json.dumps(value, ensure_ascii=False))
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} caractères)"
+
+
+@dataclass
+class ImportReport:
+    source: str
+    path: str = ""
+    file_format: str = ""
+    encoding: str = ""
+    delimiter: str = ""
+    dry_run: bool = False
+    all_or_nothing: bool = False
+    demo: bool = False
+    read: int = 0
+    valid: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0  # rows
+    rejected_entries: int = 0  # (row, field) problems, a row may have several
+    geocoded: int = 0
+    placed_at_commune: int = 0
+    without_position: int = 0
+    normaliser_warnings: int = 0
+    fatal: str = ""
+    warnings: list[str] = field(default_factory=list)
+    rejections: list[RejectedRow] = field(default_factory=list)
+    duration: float = 0.0
+    committed: bool = False
+    report_path: str = ""
+
+    # --- derived ---
+    @property
+    def rows_per_s(self) -> float:
+        return self.read / self.duration if self.duration > 0 else 0.0
+
+    @property
+    def written(self) -> int:
+        return self.created + self.updated
+
+    @property
+    def exit_status(self) -> int:
+        """0: every row imported or unchanged; 1: some rows rejected; 2: nothing imported."""
+        if self.fatal:
+            return 2
+        if self.rejected and (self.all_or_nothing or self.valid == 0):
+            return 2
+        return 1 if self.rejected else 0
+
+    @property
+    def rejections_truncated(self) -> bool:
+        return self.rejected_entries > len(self.rejections)
+
+    def summary_lines(self) -> list[str]:
+        """The report in French, one line per fact."""
+        lines = []
+        mode = []
+        if self.dry_run:
+            mode.append("simulation, rien n'est enregistré")
+        if self.all_or_nothing:
+            mode.append("tout ou rien")
+        suffix = f" ({', '.join(mode)})" if mode else ""
+        lines.append(f"Import de la source « {self.source} »{suffix}")
+        if self.file_format:
+            detail = f"Fichier {self.file_format.upper()}, encodage {self.encoding}"
+            if self.delimiter:
+                detail += f", séparateur « {self.delimiter if self.delimiter != chr(9) else 'tabulation'} »"
+            lines.append(detail)
+        lines.extend(self.warnings)
+        if self.fatal:
+            lines.append(f"Erreur : {self.fatal}")
+        if self.read or not self.fatal:
+            verb = "seraient " if self.dry_run else ""
+            lines.append(f"Lignes lues : {self.read}")
+            lines.append(f"Lieux {verb}créés : {self.created}")
+            lines.append(f"Lieux {verb}mis à jour : {self.updated}")
+            lines.append(f"Lieux inchangés : {self.unchanged}")
+            lines.append(f"Lignes rejetées : {self.rejected}")
+            if self.geocoded:
+                lines.append(f"Positions trouvées par géocodage de l'adresse : {self.geocoded}")
+            if self.placed_at_commune:
+                lines.append(f"Lieux placés au centre de leur commune (position approximative) : {self.placed_at_commune}")
+            if self.without_position:
+                lines.append(f"Lieux sans position connue : {self.without_position}")
+        duration = f"{self.duration:.1f}".replace(".", ",")
+        lines.append(f"Durée : {duration} s ({_fmt(round(self.rows_per_s))} lignes/s)")
+        if self.exit_status == 2 and not self.dry_run and not self.written:
+            lines.append("Rien n'a été importé.")
+        return lines
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["rejections"] = [asdict(r) for r in self.rejections]
+        data["rows_per_s"] = self.rows_per_s
+        data["exit_status"] = self.exit_status
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImportReport:
+        data = dict(data)
+        data.pop("rows_per_s", None)
+        data.pop("exit_status", None)
+        rejections = [RejectedRow(**r) for r in data.pop("rejections", [])]
+        return cls(**data, rejections=rejections)
+
+    def write_csv(self, path) -> None:
+        """The rejected rows kept in memory as CSV `ligne,champ,valeur,raison` (UTF-8 with BOM)."""
+        with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["ligne", "champ", "valeur", "raison"])
+            if self.fatal:
+                writer.writerow(["", "fichier", "", self.fatal])
+            for r in self.rejections:
+                writer.writerow([r.row, r.field, r.value, r.reason])
+
+
+class _RejectionSink:
+    """Collects rejected rows: the first ones in memory, all of them in the CSV report when asked."""
+
+    def __init__(self, report: ImportReport, path):
+        self.report = report
+        self.handle = None
+        self.writer = None
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(path, "w", encoding="utf-8-sig", newline="")
+            self.writer = csv.writer(self.handle)
+            self.writer.writerow(["ligne", "champ", "valeur", "raison"])
+            report.report_path = str(path)
+        self._last_row = None
+
+    def add(self, row: int, field_name: str, value: Any, reason: str) -> None:
+        report = self.report
+        if row != self._last_row:
+            report.rejected += 1
+            self._last_row = row
+        report.rejected_entries += 1
+        value = _short(value)
+        if len(report.rejections) < MAX_REJECTIONS_IN_MEMORY:
+            report.rejections.append(RejectedRow(row, field_name, value, reason))
+        if self.writer:
+            self.writer.writerow([row, field_name, value, reason])
+
+    def fatal(self, message: str) -> None:
+        if self.writer:
+            self.writer.writerow(["", "fichier", "", message])
+
+    def close(self) -> None:
+        if self.handle:
+            self.handle.close()
+            self.handle = None
+
+
+class _Prepared:
+    """A valid row on its way to the database (lives for one batch)."""
+
+    __slots__ = ("row", "source_id", "values", "raw_json", "norm_json", "hash", "latitude", "longitude",
+                 "precision", "commune_code", "commune")
+
+    def __init__(self, row, source_id, values, raw_json, norm_json, content_hash, commune):
+        self.row = row
+        self.source_id = source_id
+        self.values = values
+        self.raw_json = raw_json
+        self.norm_json = norm_json
+        self.hash = content_hash
+        self.latitude = None
+        self.longitude = None
+        self.precision = ""
+        self.commune_code = None
+        self.commune = commune  # CommuneInfo found by the normaliser, if any
+
+
+class _NoMappingError(Exception):
+    pass
+
+
+def _mapping_module():
+    from mednum.standard import mapping as mapping_module
+
+    return mapping_module
+
+
+def _load_communes():
+    try:
+        from mednum.standard.communes import CommuneIndex
+    except ImportError:  # pragma: no cover - the module ships with the project
+        return None
+    return CommuneIndex.from_db()
+
+
+def _refresh_lieu_function():
+    try:
+        from mednum.lieux.merge import refresh_lieu
+    except ImportError:
+        return None
+    return refresh_lieu
+
+
+# Standard field → Lieu attribute, for the fields whose names differ.
+FIELD_TO_ATTR = {"id": "id_standard", "commune": "commune_nom"}
+# Lieu char columns whose length the database enforces (PostgreSQL refuses longer values).
+_LIMITED = {
+    f.name: f.max_length
+    for f in Lieu._meta.concrete_fields
+    if getattr(f, "max_length", None) and f.get_internal_type() == "CharField"
+}
+_FIELD_LIMITS = tuple(
+    (name, _LIMITED[FIELD_TO_ATTR.get(name, name)])
+    for name in schema.field_names()
+    if FIELD_TO_ATTR.get(name, name) in _LIMITED and name != "id"
+)
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _fmt(n: int) -> str:
+    """12345 → "12 345" (narrow no-break space, as French writes thousands)."""
+    return f"{n:_}".replace("_", "\u202f")
+
+
+class _Importer:
+    def __init__(self, path, source: str, *, mapping, dry_run, all_or_nothing, progress, geocoder, demo,
+                 report_path, encoding, batch_size, communes, normaliser):
+        self.path = Path(path)
+        self.source = source
+        self.mapping_arg = mapping
+        self.dry_run = dry_run
+        self.all_or_nothing = all_or_nothing
+        self.progress = progress
+        self.geocoder = geocoder
+        self.demo = demo
+        self.encoding = encoding
+        self.batch_size = max(1, int(batch_size))
+        self.communes_arg = communes
+        self.normaliser_arg = normaliser
+        self.report = ImportReport(source=source, path=str(path), dry_run=dry_run,
+                                   all_or_nothing=all_or_nothing, demo=demo)
+        self.sink = _RejectionSink(self.report, report_path)
+        self.started = time.monotonic()
+
+    # ------------------------------------------------------------------ setup
+    def _setup(self) -> SourceFile:
+        source = self.source.strip()
+        if not source:
+            raise ImportFileError("Le nom de la source est obligatoire (--source).")
+        if len(source) > SourceRecord._meta.get_field("source").max_length:
+            raise ImportFileError("Le nom de la source est trop long (100 caractères au maximum).")
+        self.source = self.report.source = source
+        self.source_slug = slugify(source) or "source"
+
+        from mednum.standard import normalise as normalise_module
+        from mednum.standard import upgrade as upgrade_module
+
+        self.upgrade = upgrade_module.upgrade_v0_record
+        self.pivot_unknown = getattr(normalise_module, "PIVOT_UNKNOWN", PIVOT_UNKNOWN_DEFAULT)
+
+        mapping = self.mapping_arg
+        self.mapping_error = _NoMappingError
+        if mapping is not None:
+            mapping_module = _mapping_module()
+            self.mapping_error = mapping_module.MappingError
+        if mapping is not None and not hasattr(mapping, "apply"):
+            mapping_path = Path(mapping)
+            if not mapping_path.is_file():
+                raise ImportFileError(f"Fichier de correspondance introuvable : {mapping_path}.")
+            try:
+                mapping = mapping_module.Mapping.load(mapping_path)
+            except mapping_module.MappingError as error:
+                raise ImportFileError(f"Fichier de correspondance invalide ({mapping_path.name}) : {error}") from None
+            except (OSError, ValueError) as error:
+                raise ImportFileError(f"Fichier de correspondance illisible ({mapping_path.name}) : {error}") from None
+        self.mapping = mapping
+
+        self.communes = self.communes_arg if self.communes_arg is not None else _load_communes()
+        self.normaliser_class = normalise_module.Normaliser
+
+        source_file = open_source(self.path, encoding=self.encoding, normalise_keys=mapping is None)
+        info = source_file.info
+        self.report.file_format = info.format
+        self.report.encoding = info.encoding_label
+        self.report.delimiter = info.delimiter or ""
+        self.report.warnings.extend(info.warnings)
+        return source_file
+
+    def _detect_v0(self, source_file: SourceFile, first_record) -> bool:
+        from mednum.standard.upgrade import looks_like_v0
+
+        if isinstance(first_record, dict):
+            sample = first_record
+        else:
+            sample = dict.fromkeys(first_record_keys(source_file), "")
+        try:
+            return bool(looks_like_v0(sample))
+        except Exception:  # noqa: BLE001 - detection must never stop an import
+            logger.exception("Détection v0.1 impossible")
+            return False
+
+    def _check_header(self, source_file: SourceFile) -> None:
+        """CSV header: the standard's required columns, or every column the mapping reads."""
+        if source_file.info.format != "csv" or self.v0:
+            return
+        if self.mapping is not None:
+            check = getattr(self.mapping, "check_columns", None)
+            if check is not None:
+                try:
+                    check(source_file.columns)
+                except self.mapping_error as error:
+                    raise ImportFileError(f"En-tête (ligne 1) : {error}.", line=1, row=1) from None
+            return
+        present = set(first_record_keys(source_file))
+        missing = [f.name for f in schema.fields() if f.required and f.name not in present]
+        if missing:
+            plural = len(missing) > 1
+            raise ImportFileError(
+                f"Colonne{'s' if plural else ''} obligatoire{'s' if plural else ''} absente{'s' if plural else ''} "
+                f"de l'en-tête (ligne 1) : {', '.join(missing)}. Colonnes trouvées : {', '.join(source_file.columns)}.",
+                line=1, row=1,
+            )
+
+    # ------------------------------------------------------------------ passes
+    def _tick(self, stage: str, count: int, total):
+        if self.progress is not None:
+            self.progress(stage, count, total, time.monotonic() - self.started)
+
+    def _structure_pass(self, source_file: SourceFile) -> int:
+        """Read every record once (no normalisation): a file that cannot be read to its end is refused here."""
+        count = 0
+        tick = self._tick
+        for _record in source_file.records():
+            count += 1
+            if count % 10_000 == 0:
+                tick("lecture", count, None)
+        tick("lecture", count, count)
+        return count
+
+    def _rows(self, source_file: SourceFile, total, stage: str, *, collect: bool):
+        """Normalised valid rows of the file, as _Prepared; rejections go to the sink when `collect`."""
+        report = self.report
+        sink = self.sink
+        normalise = self.normaliser.normalise
+        upgrade = self.upgrade if self.v0 else None
+        mapping = self.mapping
+        mapping_error = self.mapping_error
+        dumps = _DUMPS
+        md5 = hashlib.md5
+        limits = _FIELD_LIMITS
+        seen: set[int] = set()
+        tick = self._tick
+        read = 0
+        problems: list[tuple[str, Any, str]] = []
+
+        for row, record in source_file.records():
+            read += 1
+            if read % PROGRESS_EVERY == 0:
+                tick(stage, read, total)
+            problems.clear()
+            if type(record) is BadRow:
+                problems.append((record.field, record.value, record.reason))
+            else:
+                raw_json = dumps(record)
+                if len(raw_json) > MAX_VALUE_CHARS:
+                    for key, value in record.items():
+                        size = len(value) if isinstance(value, str) else len(dumps(value))
+                        if size > MAX_VALUE_CHARS:
+                            problems.append((key, value, f"valeur trop longue : {_fmt(size)} caractères "
+                                                         f"({_fmt(MAX_VALUE_CHARS)} au maximum)"))
+                if not problems:
+                    try:
+                        if upgrade is not None:
+                            standard_record = upgrade(record)
+                        elif mapping is not None:
+                            standard_record = mapping.apply(record)
+                        else:
+                            standard_record = record
+                        result = normalise(standard_record)
+                    except mapping_error as error:
+                        problems.append(("", "", f"correspondance impossible : {error}"))
+                    except Exception as error:  # noqa: BLE001 - one bad row must not stop the import
+                        logger.exception("Ligne %s : erreur inattendue de normalisation", row)
+                        problems.append(("", "", f"erreur inattendue lors de la normalisation : {error!r}"))
+                    else:
+                        if result.errors:
+                            for error in result.errors:
+                                problems.append((error.field, error.value, error.reason))
+                        else:
+                            values = result.values
+                            for name, limit in limits:
+                                value = values.get(name) or ""
+                                if len(value) > limit:
+                                    problems.append((name, value, f"valeur trop longue : {_fmt(len(value))} "
+                                                                  f"caractères ({limit} au maximum)"))
+                            source_id = values.get("id") or ""
+                            if not source_id:
+                                problems.append(("id", "", "identifiant manquant"))
+                            elif len(source_id) > 255:
+                                problems.append(("id", source_id, "identifiant trop long (255 caractères au maximum)"))
+                            else:
+                                key = hash(source_id)
+                                if key in seen:
+                                    problems.append(("id", source_id, "identifiant en double dans le fichier "
+                                                                      "(une ligne précédente a le même id)"))
+                                else:
+                                    seen.add(key)
+                            if result.warnings:
+                                report.normaliser_warnings += len(result.warnings)
+            if problems:
+                if collect:
+                    for field_name, value, reason in problems:
+                        sink.add(row, field_name, value, reason)
+                else:
+                    raise ImportAborted(f"ligne {row} : {problems[0][2]}")
+                continue
+            norm_json = dumps(values)
+            content_hash = md5((norm_json + "\x1e" + raw_json).encode()).hexdigest()
+            yield _Prepared(row, source_id, values, raw_json, norm_json, content_hash,
+                            getattr(result, "commune", None))
+        tick(stage, read, total)
+        report.read = read
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> ImportReport:
+        report = self.report
+        try:
+            source_file = self._setup()
+            first = None
+            if source_file.info.format == "json":
+                for _row, first in source_file.records():
+                    break
+            self.v0 = self._detect_v0(source_file, first)
+            if self.v0:
+                report.warnings.append("Fichier au format v0.1 du standard : converti en v1.")
+            if self.normaliser_arg is not None:
+                self.normaliser = self.normaliser_arg
+            else:
+                # A file that claims to follow the standard v1 must use its vocabulary (unknown value =
+                # rejected row); values produced by a mapping's rules or by the v0.1 upgrade table are
+                # dropped with a warning instead.
+                strict = self.mapping is None and not self.v0
+                self.normaliser = self.normaliser_class(communes=self.communes, strict_enums=strict)
+            self._check_header(source_file)
+            self._prepare_db()
+
+            if self.all_or_nothing:
+                # Pass 1: validate every row, write nothing.
+                total = None
+                valid = 0
+                for _prepared in self._rows(source_file, None, "validation", collect=True):
+                    valid += 1
+                total = report.read
+                report.valid = valid
+                if not total:
+                    raise ImportFileError("Le fichier ne contient aucune ligne de données.")
+                if report.rejected:
+                    return report
+                report.valid = 0
+                with transaction.atomic() if not self.dry_run else nullcontext():
+                    self._import_pass(source_file, total, outer=True)
+            else:
+                total = None
+                if source_file.info.needs_structure_pass():
+                    total = self._structure_pass(source_file)
+                    if not total:
+                        raise ImportFileError("Le fichier ne contient aucune ligne de données.")
+                self._import_pass(source_file, total, outer=False)
+                if not report.read:
+                    raise ImportFileError("Le fichier ne contient aucune ligne de données.")
+            report.committed = not self.dry_run and report.written > 0
+        except ImportFileError as error:
+            report.fatal = error.message
+            self.sink.fatal(error.message)
+        except ImportAborted as error:
+            report.fatal = f"Import interrompu, rien n'a été enregistré : {error}"
+            report.created = report.updated = 0
+            self.sink.fatal(report.fatal)
+        except DatabaseError as error:
+            logger.exception("Import de %s : erreur de la base de données", self.path)
+            if self.all_or_nothing:
+                report.created = report.updated = 0
+                report.fatal = f"Erreur de la base de données, rien n'a été enregistré : {error}"
+            else:
+                report.fatal = (
+                    f"Erreur de la base de données : {error}. Le lot en cours a été annulé, les lots "
+                    "précédents sont enregistrés ; relancez l'import pour le compléter."
+                )
+            self.sink.fatal(report.fatal)
+        finally:
+            self.sink.close()
+            report.duration = time.monotonic() - self.started
+        return report
+
+    def _import_pass(self, source_file: SourceFile, total: int, *, outer: bool) -> None:
+        with _no_mmap():
+            self._batches(source_file, total, outer=outer)
+
+    def _batches(self, source_file: SourceFile, total: int, *, outer: bool) -> None:
+        batch: list[_Prepared] = []
+        for prepared in self._rows(source_file, total, "import", collect=not outer):
+            batch.append(prepared)
+            if len(batch) >= self.batch_size:
+                self._process_batch(batch, outer)
+                batch = []
+        if batch:
+            self._process_batch(batch, outer)
+
+    # ------------------------------------------------------------------ database
+    def _prepare_db(self) -> None:
+        ops = connection.ops
+        qn = ops.quote_name
+        self.now = timezone.now()
+        self.now_db = ops.adapt_datetimefield_value(self.now)
+        self.today = timezone.localdate()
+        self.today_db = ops.adapt_datefield_value(self.today)
+        self._dates: dict = {}
+        self.sql_fetch_existing = (
+            f"SELECT {qn('source_id')}, {qn('id')}, {qn('lieu_id')}, {qn('content_hash')} "
+            f"FROM {qn(SourceRecord._meta.db_table)} WHERE {qn('source')} = %s AND {qn('source_id')} IN "
+        )
+        self.sql_lieu_ids = (
+            f"SELECT {qn('id_standard')}, {qn('id')} FROM {qn(Lieu._meta.db_table)} WHERE {qn('id_standard')} IN "
+        )
+        self.sql_id_standards = (
+            f"SELECT {qn('id')}, {qn('id_standard')} FROM {qn(Lieu._meta.db_table)} WHERE {qn('id')} IN "
+        )
+        self.json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+        self.refresh_lieu = _refresh_lieu_function()
+        from mednum.territoires.models import Commune
+
+        self.commune_codes = set(Commune.objects.values_list("code", flat=True))
+
+        # Lieu columns, in the order the import writes them: the standard's text fields copied as
+        # normalised, then the derived ones, then id_standard and cree_le (insert only), then any
+        # other column of the model with its default.
+        fields = {f.attname: f for f in Lieu._meta.concrete_fields if not f.primary_key}
+        self.std_names = [name for name, _attr in _STANDARD_ATTRS]
+        self.std_getter = itemgetter(*self.std_names)
+        std_attrs = [attr for _name, attr in _STANDARD_ATTRS]
+        self.pivot_index = std_attrs.index("pivot")
+        self.source_index = std_attrs.index("source")
+        self.mask_plan = [(name, column, {}) for name, column in MASK_COLUMNS.items()]
+        derived = ["latitude", "longitude", "date_maj", "slug", "commune_id", "position_precision",
+                   *MASK_COLUMNS.values(), "est_demo", "modifie_le"]
+        handled = set(std_attrs) | set(derived) | {"id_standard", "cree_le"}
+        others = [a for a in fields if a not in handled]
+        defaults = []
+        for attname in others:
+            f = fields[attname]
+            default = f.get_default() if f.has_default() else None
+            defaults.append(None if default is None else f.get_db_prep_save(default, connection))
+        self.other_defaults = defaults
+        table = qn(Lieu._meta.db_table)
+        insert_attrs = [*std_attrs, *derived, "id_standard", "cree_le", *others]
+        lieu_columns = ", ".join(qn(fields[a].column) for a in insert_attrs)
+        self.sql_insert_lieu = f"INSERT INTO {table} ({lieu_columns}) VALUES ({', '.join(['%s'] * len(insert_attrs))})"
+        self.sql_copy_lieu = f"COPY {table} ({lieu_columns}) FROM STDIN"
+        # An update leaves the other columns (fusionne_dans set by deduplication…) alone.
+        update_attrs = [*std_attrs, *derived]
+        sets = ", ".join(f"{qn(fields[a].column)} = %s" for a in update_attrs)
+        self.sql_update_lieu = f"UPDATE {table} SET {sets} WHERE {qn(Lieu._meta.pk.column)} = %s"
+
+        sr = SourceRecord._meta
+        sr_table = qn(sr.db_table)
+        col = {f.name: qn(f.column) for f in sr.concrete_fields}
+        jp = self.json_placeholder
+        record_columns = (
+            f"{col['source']}, {col['source_id']}, {col['lieu']}, {col['raw']}, {col['normalised']}, "
+            f"{col['content_hash']}, {col['date_maj']}, {col['imported_at']}, {col['updated_at']}"
+        )
+        self.sql_insert_record = (
+            f"INSERT INTO {sr_table} ({record_columns}) VALUES (%s, %s, %s, {jp}, {jp}, %s, %s, %s, %s)"
+        )
+        self.sql_copy_record = f"COPY {sr_table} ({record_columns}) FROM STDIN"
+        # PostgreSQL: COPY is several times faster than row-by-row INSERT statements.
+        self.use_copy = connection.vendor == "postgresql"
+        self.sql_update_record = (
+            f"UPDATE {sr_table} SET {col['raw']} = {jp}, {col['normalised']} = {jp}, {col['content_hash']} = %s, "
+            f"{col['date_maj']} = %s, {col['updated_at']} = %s WHERE {col['id']} = %s"
+        )
+
+    def _fetch_existing(self, source_ids: list[str]) -> dict[str, tuple[int, int, str]]:
+        """source_id → (record id, lieu id, content hash) for the records of this source already stored."""
+        result = {}
+        with _cursor() as cursor:
+            for chunk in _chunks(source_ids):
+                cursor.execute(self.sql_fetch_existing + f"({', '.join(['%s'] * len(chunk))})", [self.source, *chunk])
+                for sid, rid, lid, content_hash in cursor.fetchall():
+                    result[sid] = (rid, lid, content_hash)
+        return result
+
+    def _id_standards(self, lieu_ids: list[int]) -> dict[int, str]:
+        """Lieu id → id_standard."""
+        result = {}
+        with _cursor() as cursor:
+            for chunk in _chunks(lieu_ids):
+                cursor.execute(self.sql_id_standards + f"({', '.join(['%s'] * len(chunk))})", chunk)
+                result.update(cursor.fetchall())
+        return result
+
+    def _lieu_ids(self, id_standards: list[str]) -> dict[str, int]:
+        """id_standard → Lieu id, for those that exist."""
+        result = {}
+        with _cursor() as cursor:
+            for chunk in _chunks(id_standards):
+                cursor.execute(self.sql_lieu_ids + f"({', '.join(['%s'] * len(chunk))})", chunk)
+                result.update(cursor.fetchall())
+        return result
+
+    def _position(self, batch: list[_Prepared], *, geocode: bool) -> None:
+        """Coordinates, precision and commune for the rows about to be written."""
+        communes = self.communes
+        commune_codes = self.commune_codes
+        needing = []
+        for p in batch:
+            values = p.values
+            code_insee = values.get("code_insee") or ""
+            info = p.commune
+            if info is None and communes is not None and (code_insee or values.get("code_postal")):
+                info = communes.resolve(code_insee=code_insee, code_postal=values.get("code_postal") or "",
+                                        nom=values.get("commune") or "")
+            p.commune_code = info.code if info is not None and code_insee and info.code in commune_codes else None
+            lat, lon = values.get("latitude"), values.get("longitude")
+            if lat and lon:
+                try:
+                    p.latitude, p.longitude = float(lat), float(lon)
+                    p.precision = PositionPrecision.SOURCE.value
+                    continue
+                except ValueError:
+                    pass
+            p.latitude = p.longitude = None
+            needing.append((p, info))
+        if not needing:
+            return
+        results = [None] * len(needing)
+        if geocode and self.geocoder is not None and not self.dry_run:
+            from mednum.geo.geocoder import GeocodeQuery
+
+            queries = [
+                GeocodeQuery(
+                    adresse=p.values.get("adresse") or "",
+                    code_postal=p.values.get("code_postal") or "",
+                    code_insee=(info.code if info is not None else p.values.get("code_insee") or ""),
+                    commune=p.values.get("commune") or "",
+                )
+                for p, info in needing
+            ]
+            try:
+                results = self.geocoder.geocode_many(queries)
+            except Exception:  # noqa: BLE001 - a geocoder failure only costs precision
+                logger.exception("Géocodage impossible pour ce lot")
+                results = [None] * len(needing)
+        for (p, info), result in zip(needing, results):
+            if result is not None:
+                p.latitude, p.longitude = result.latitude, result.longitude
+                p.precision = PositionPrecision.ADRESSE.value
+            elif info is not None and info.latitude is not None and info.longitude is not None:
+                p.latitude, p.longitude = info.latitude, info.longitude
+                p.precision = PositionPrecision.COMMUNE.value
+            else:
+                p.precision = PositionPrecision.AUCUNE.value
+
+    def _count_position(self, rows: list[_Prepared]) -> None:
+        report = self.report
+        for p in rows:
+            if p.precision == PositionPrecision.ADRESSE:
+                report.geocoded += 1
+            elif p.precision == PositionPrecision.COMMUNE:
+                report.placed_at_commune += 1
+            elif not p.precision:
+                report.without_position += 1
+
+    def _lieu_row(self, p: _Prepared, id_standard: str) -> list:
+        """The Lieu columns this import sets, database-ready, in the order of `sql_insert_lieu`
+        (standard fields, then derived ones)."""
+        values = p.values
+        try:
+            row = list(self.std_getter(values))
+        except KeyError:  # a normaliser that leaves fields out
+            row = [values.get(name) or "" for name in self.std_names]
+        pivot = row[self.pivot_index]
+        if pivot == self.pivot_unknown or pivot == PIVOT_UNKNOWN_DEFAULT:
+            row[self.pivot_index] = ""
+        if not row[self.source_index]:
+            row[self.source_index] = self.source
+        nom = values.get("nom") or ""
+        row += (
+            p.latitude,
+            p.longitude,
+            self._db_date(values.get("date_maj")) or self.today_db,
+            f"{slugify(nom)[:80].strip('-') or 'lieu'}-{_short_id(id_standard)}",
+            p.commune_code,
+            p.precision,
+        )
+        for field_name, _column, cache in self.mask_plan:
+            text = values.get(field_name)
+            if not text:
+                row.append(0)
+                continue
+            mask = cache.get(text)
+            if mask is None:
+                if len(cache) > 20_000:
+                    cache.clear()
+                mask = cache[text] = schema.mask_of(field_name, schema.split(text))
+            row.append(mask)
+        row.append(self.demo)
+        row.append(self.now_db)
+        return row
+
+    def _db_date(self, text: str | None):
+        """'YYYY-MM-DD' → the database's value for a date column (None when empty or invalid)."""
+        if not text:
+            return None
+        cache = self._dates
+        if text in cache:
+            return cache[text]
+        try:
+            value = connection.ops.adapt_datefield_value(date.fromisoformat(text))
+        except ValueError:
+            value = None
+        if len(cache) > 20_000:
+            cache.clear()
+        cache[text] = value
+        return value
+
+    def _process_batch(self, batch: list[_Prepared], outer: bool) -> None:
+        report = self.report
+        report.valid += len(batch)
+        ids = [p.source_id for p in batch]
+        existing = self._fetch_existing(ids)
+        todo = [p for p in batch if (e := existing.get(p.source_id)) is None or e[2] != p.hash]
+        report.unchanged += len(batch) - len(todo)
+        if not todo:
+            return
+        if self.dry_run:
+            for p in todo:
+                if p.source_id in existing:
+                    report.updated += 1
+                else:
+                    report.created += 1
+            self._position(todo, geocode=False)
+            self._count_position(todo)
+            return
+        self._position(todo, geocode=True)  # network calls, outside the transaction
+        with nullcontext() if outer else transaction.atomic():
+            if not outer:
+                existing = self._fetch_existing([p.source_id for p in todo])
+            new, changed = [], []
+            for p in todo:
+                e = existing.get(p.source_id)
+                if e is None:
+                    new.append(p)
+                elif e[2] != p.hash:
+                    changed.append((p, e))
+                else:
+                    report.unchanged += 1
+            if new:
+                self._create(new)
+            if changed:
+                self._update(changed)
+        report.created += len(new)
+        report.updated += len(changed)
+        self._count_position(new)
+        self._count_position([p for p, _e in changed])
+
+    def _create(self, rows: list[_Prepared]) -> None:
+        # id_standard: the record's id, unless another lieu already has it (another source): then
+        # "<source>_<id>" as in national merged data, with a number if that is taken too.
+        wanted = {p.source_id: p.source_id for p in rows}
+        clashing = list(wanted)
+        attempt = 1
+        while clashing:
+            taken = set(self._lieu_ids([wanted[s] for s in clashing]))
+            counts = Counter(wanted.values())
+            clashing = [s for s in clashing if wanted[s] in taken or (wanted[s] != s and counts[wanted[s]] > 1)]
+            for sid in clashing:
+                base = f"{self.source_slug}_{sid}"
+                wanted[sid] = (base if attempt == 1 else f"{base}_{attempt}")[:255]
+            attempt += 1
+            if attempt > 100:  # pragma: no cover - absurd chain of collisions
+                raise ImportFileError("Impossible d'attribuer un identifiant unique aux lieux.")
+
+        tail = [self.now_db, *self.other_defaults]  # cree_le, then the other columns
+        lieu_rows = []
+        for p in rows:
+            id_standard = wanted[p.source_id]
+            row = self._lieu_row(p, id_standard)
+            row.append(id_standard)
+            row += tail
+            lieu_rows.append(row)
+        self._insert("lieu", lieu_rows)
+        id_by_standard = self._lieu_ids(list(wanted.values()))
+        now = self.now_db
+        source = self.source
+        db_date = self._db_date
+        record_rows = [
+            (source, p.source_id, id_by_standard[wanted[p.source_id]], p.raw_json, p.norm_json, p.hash,
+             db_date(p.values.get("date_maj")), now, now)
+            for p in rows
+        ]
+        self._insert("record", record_rows)
+
+    def _insert(self, table: str, rows: list) -> None:
+        if not rows:
+            return
+        with _cursor() as cursor:
+            if self.use_copy:
+                raw = getattr(cursor, "cursor", cursor)  # Django's wrapper when queries are captured
+                with raw.copy(self.sql_copy_lieu if table == "lieu" else self.sql_copy_record) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(self.sql_insert_lieu if table == "lieu" else self.sql_insert_record, rows)
+
+    def _update(self, changed: list[tuple[_Prepared, tuple[int, int, str]]]) -> None:
+        now = self.now_db
+        db_date = self._db_date
+        record_rows = [
+            (p.raw_json, p.norm_json, p.hash, db_date(p.values.get("date_maj")), now, record_id)
+            for p, (record_id, _lieu_id, _hash) in changed
+        ]
+        with _cursor() as cursor:
+            cursor.executemany(self.sql_update_record, record_rows)
+
+        lieu_ids = [e[1] for _p, e in changed]
+        merged = set(
+            SourceRecord.objects.filter(lieu_id__in=lieu_ids)
+            .values("lieu_id").annotate(n=Count("id")).filter(n__gt=1).values_list("lieu_id", flat=True)
+        )
+        refresh = self.refresh_lieu if merged else None
+        id_standards = self._id_standards([lieu_id for _p, (_r, lieu_id, _h) in changed])
+        lieu_rows = []
+        for p, (_record_id, lieu_id, _hash) in changed:
+            if lieu_id in merged and refresh is not None:
+                continue
+            row = self._lieu_row(p, id_standards.get(lieu_id, p.source_id))
+            row.append(lieu_id)
+            lieu_rows.append(row)
+        if lieu_rows:
+            with _cursor() as cursor:
+                cursor.executemany(self.sql_update_lieu, lieu_rows)
+        if merged and refresh is not None:
+            for lieu in Lieu.objects.filter(pk__in=merged):
+                refresh(lieu)
+
+
+# Standard fields copied as text into the Lieu column of the same meaning.
+_STANDARD_ATTRS = tuple(
+    (name, FIELD_TO_ATTR.get(name, name))
+    for name in schema.field_names()
+    if name not in ("id", "latitude", "longitude", "date_maj")
+)
+
+
+@contextmanager
+def _no_mmap():
+    """SQLite: no memory-mapped reads during the import.
+
+    The site's settings map up to 256 MB of the database file for fast reads; an import reads each
+    page once or twice, and mapped pages count in the process's resident memory. Restored afterwards.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    previous = None
+    try:
+        with _cursor() as cursor:
+            cursor.execute("PRAGMA mmap_size")
+            found = cursor.fetchone()  # nothing for an in-memory database
+            previous = found[0] if found else None
+            if previous:
+                cursor.execute("PRAGMA mmap_size=0")
+    except DatabaseError:  # pragma: no cover - a pragma SQLite refuses changes nothing else
+        previous = None
+    try:
+        yield
+    finally:
+        if previous:
+            try:
+                with _cursor() as cursor:
+                    cursor.execute(f"PRAGMA mmap_size={int(previous)}")
+            except DatabaseError:  # pragma: no cover
+                pass
+
+
+@contextmanager
+def _cursor():
+    """A cursor of the backend without Django's query logging.
+
+    With DEBUG on (a developer's machine, the benchmarks), Django keeps the text of the last 9,000
+    queries with their parameters interpolated: at a million rows that is hundreds of megabytes and
+    a quoting query per parameter. Errors are still turned into django.db exceptions. When queries
+    are captured on purpose (`force_debug_cursor`, as `CaptureQueriesContext` does), they are logged.
+    """
+    if connection.force_debug_cursor:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.create_cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+
+def _chunks(items: list, size: int = 5000):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _short_id(id_standard: str) -> str:
+    """The slug's suffix: a short hash of the lieu's id (the rule `mednum.lieux.merge.make_slug` follows too)."""
+    return hashlib.md5(id_standard.encode()).hexdigest()[:8]
+
+
+def import_lieux(
+    path,
+    source: str,
+    *,
+    mapping=None,
+    dry_run: bool = False,
+    all_or_nothing: bool = False,
+    progress: ProgressCallback | None = None,
+    geocoder=None,
+    demo: bool = False,
+    report_path=None,
+    encoding: str | None = None,
+    batch_size: int = BATCH_SIZE,
+    communes=None,
+    normaliser=None,
+) -> ImportReport:
+    """Import the lieux of one source file. See the module docstring for the guarantees.
+
+    `mapping`: a `Mapping` or the path of a mapping file (raw column names → standard).
+    `progress(stage, rows, total, elapsed)` is called every thousand rows or so.
+    `geocoder`: an object with `geocode_many(queries)` (see `mednum.geo.geocoder`), or None.
+    `report_path`: write every rejected row there as CSV `ligne,champ,valeur,raison`.
+    `encoding`: force the file's encoding (default: detected).
+    `communes`, `normaliser`: for tests and benchmarks (default: built from the database).
+    """
+    importer = _Importer(
+        path, source, mapping=mapping, dry_run=dry_run, all_or_nothing=all_or_nothing, progress=progress,
+        geocoder=geocoder, demo=demo, report_path=report_path, encoding=encoding, batch_size=batch_size,
+        communes=communes, normaliser=normaliser,
+    )
+    return importer.run()

@@ -1,0 +1,15 @@
+"""Background import of large uploaded files (django-tasks; the immediate backend runs it at once)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from mednum.imports.services import run_import
+
+
+@task()
+def import_file_task(path: str, source: str, mapping: str | None, dry_run: bool, all_or_nothing: bool,
+                     report_path: str) -> dict:
+    """Import an uploaded file; returns the report as a dict (`ImportReport.from_dict` reads it back)."""
+    return run_import(path, source, mapping=mapping, dry_run=dry_run, all_or_nothing=all_or_nothing,
+                      report_path=report_path).as_dict()

@@ -1,0 +1,53 @@
+"""Text folding used to compare values tolerantly (enumerations, commune names, mapping terms).
+
+`fold("Étapes numériques(La Poste)") == fold("etapes numeriques (la poste)") == "etapes numeriques la poste"`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SPACES = re.compile(r"\s+")
+# Typographic apostrophes and quotes found in office documents, folded to the ASCII ones.
+_QUOTES = (("’", "'"), ("‘", "'"), ("ʼ", "'"), ("´", "'"), ("`", "'"), ("«", '"'), ("»", '"'), ("“", '"'), ("”", '"'))
+_LIGATURES = (("œ", "oe"), ("æ", "ae"), ("ß", "ss"))
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# C0 control characters except tab, line feed and carriage return, plus DEL and the C1 block.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_accents(text: str) -> str:
+    """Lower case without diacritics; œ/æ/ß spelled out (they have no decomposition).
+
+    Other characters (€, ø, emoji…) are kept as they are.
+    """
+    text = text.lower()
+    if text.isascii():
+        return text
+    for ligature, spelled in _LIGATURES:
+        if ligature in text:
+            text = text.replace(ligature, spelled)
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+
+
+def fold(text: str) -> str:
+    """Comparison key: lower case, no accents, every run of non-alphanumerics as one space."""
+    if not text:
+        return ""
+    return _NON_ALNUM.sub(" ", strip_accents(text)).strip()
+
+
+def fold_phrase(text: str) -> str:
+    """Like `fold` but keeps punctuation (for matching phrases inside free text).
+
+    Lower case, no accents, typographic apostrophes as `'`, every run of white space as one space.
+    """
+    if not text:
+        return ""
+    if not text.isascii():
+        for quote, ascii_quote in _QUOTES:
+            if quote in text:
+                text = text.replace(quote, ascii_quote)
+    return _SPACES.sub(" ", strip_accents(text)).strip()

@@ -1,0 +1,153 @@
+"""The bad-file corpus (fixtures/bad/README.md): a clear message each time, and the database unchanged
+(or changed only by the valid rows, where that is the documented behaviour)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mednum.imports.engine import import_lieux
+from mednum.lieux.models import Lieu, PositionPrecision, SourceRecord
+from tests.imports.conftest import BAD, DEMO, row, write_csv
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    return Lieu.objects.count(), SourceRecord.objects.count()
+
+
+@pytest.fixture
+def existing(tmp_path, reims):
+    """One lieu already in the database, to check that a refused file leaves it alone."""
+    report = import_lieux(write_csv(tmp_path / "deja.csv", [row(100)]), "deja")
+    assert report.created == 1
+    return counts()
+
+
+@pytest.mark.parametrize("all_or_nothing", [False, True])
+def test_latin1_declared_utf8(existing, all_or_nothing):
+    report = import_lieux(BAD / "latin1.csv", "s", encoding="utf-8", all_or_nothing=all_or_nothing)
+    assert report.exit_status == 2
+    assert "n'est pas un fichier UTF-8 valide" in report.fatal
+    data = (BAD / "latin1.csv").read_bytes()
+    first = data.index(b"\xe9")  # the first "é" of the file, row 2
+    line = data.count(b"\n", 0, first) + 1
+    assert f"ligne {line}, {first + 1}e octet" in report.fatal
+    assert "ligne 2, 474e octet" in report.fatal
+    assert counts() == existing
+
+
+def test_latin1_detected(existing):
+    report = import_lieux(BAD / "latin1.csv", "s")
+    assert report.exit_status == 0 and report.created == 2
+    assert any("Windows-1252" in w for w in report.warnings)
+    assert Lieu.objects.filter(nom="Médiathèque François-Mitterrand").exists()
+
+
+def test_invalid_bytes(existing):
+    report = import_lieux(BAD / "octets-invalides.csv", "s")
+    assert report.exit_status == 2
+    assert "Encodage incohérent" in report.fatal and "ligne 3" in report.fatal
+    assert counts() == existing
+
+
+def test_wrong_separator(existing):
+    report = import_lieux(BAD / "mauvais-separateur.csv", "s")
+    assert report.exit_status == 2 and report.rejected == 2 and report.created == 0
+    first = report.rejections[0]
+    assert first.row == 2 and "1 valeur(s)" in first.reason and "séparateur" in first.reason
+    assert counts() == existing
+
+
+def test_bom(existing):
+    report = import_lieux(BAD / "bom.csv", "s")
+    assert report.exit_status == 0 and report.created == 2
+    assert SourceRecord.objects.filter(source="s", source_id="lieu-1").exists()
+
+
+def test_missing_required_column(existing):
+    report = import_lieux(BAD / "colonne-manquante.csv", "s")
+    assert report.exit_status == 2
+    assert "Colonne obligatoire absente" in report.fatal and "date_maj" in report.fatal and "ligne 1" in report.fatal
+    assert counts() == existing
+
+
+def test_unknown_enumeration_value(existing):
+    report = import_lieux(BAD / "enumeration-inconnue.csv", "s")
+    assert report.exit_status == 1 and report.created == 2 and report.rejected == 1
+    rejected = report.rejections[0]
+    assert (rejected.row, rejected.field, rejected.value) == (3, "services", "Réparation de vélos")
+    assert "valeur inconnue" in rejected.reason
+    assert counts() == (existing[0] + 2, existing[1] + 2)
+
+
+def test_unknown_enumeration_value_all_or_nothing(existing):
+    report = import_lieux(BAD / "enumeration-inconnue.csv", "s", all_or_nothing=True)
+    assert report.exit_status == 2 and report.rejections[0].row == 3
+    assert counts() == existing
+
+
+def test_invalid_coordinates_are_dropped_and_the_commune_used(existing):
+    report = import_lieux(BAD / "coordonnees-invalides.csv", "s")
+    assert report.exit_status == 0 and report.created == 3
+    lieux = {lieu.id_standard: lieu for lieu in Lieu.objects.filter(source_records__source="s")}
+    for key in ("lieu-1", "lieu-2"):
+        assert lieux[key].position_precision == PositionPrecision.COMMUNE
+        assert (lieux[key].latitude, lieux[key].longitude) == (49.2628, 4.0347)
+    assert lieux["lieu-3"].position_precision == PositionPrecision.SOURCE
+    assert report.placed_at_commune == 2
+
+
+@pytest.mark.parametrize(("name", "message"), [("vide.csv", "Le fichier est vide."),
+                                               ("entete-seule.csv", "aucune ligne de données")])
+def test_empty_files(existing, name, message):
+    report = import_lieux(BAD / name, "s")
+    assert report.exit_status == 2 and message in report.fatal
+    assert counts() == existing
+
+
+def test_ten_megabyte_field(existing, tmp_path):
+    huge = "x" * (10 * 1024 * 1024)
+    path = write_csv(tmp_path / "gros.csv", [row(1), row(2, presentation_detail=huge), row(3)])
+    report = import_lieux(path, "s")
+    assert report.exit_status == 1 and report.created == 2 and report.rejected == 1
+    rejected = report.rejections[0]
+    assert rejected.row == 3 and rejected.field == "presentation_detail"
+    assert "valeur trop longue" in rejected.reason and "10\u202f485\u202f760 caractères" in rejected.reason
+    assert len(rejected.value) < 300  # the value is cut in the report
+    assert not SourceRecord.objects.filter(source="s", source_id="lieu-2").exists()
+
+
+@pytest.mark.parametrize("all_or_nothing", [False, True])
+def test_truncated_json(existing, tmp_path, all_or_nothing):
+    data = (DEMO / "hinaura-v0.1.json").read_bytes()
+    path = tmp_path / "tronque.json"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    report = import_lieux(path, "hinaura", all_or_nothing=all_or_nothing, batch_size=50)
+    assert report.exit_status == 2
+    assert report.fatal.startswith("Fichier tronqué")
+    assert "enregistrement n° 4" in report.fatal and "(ligne " in report.fatal
+    assert counts() == existing  # not even the records before the cut
+    assert "Rien n'a été importé." in report.summary_lines()
+
+
+def test_json_syntax_error_midway(existing, tmp_path):
+    items = [row(n) for n in range(1, 30)]
+    text = json.dumps(items, ensure_ascii=False, indent=1)
+    text = text.replace('"nom": "Médiathèque numéro 20"', '"nom" "Médiathèque numéro 20"')
+    path = tmp_path / "casse.json"
+    path.write_text(text, encoding="utf-8")
+    report = import_lieux(path, "s", batch_size=5)
+    assert report.exit_status == 2 and "JSON invalide" in report.fatal and "enregistrement n° 20" in report.fatal
+    assert counts() == existing
+
+
+def test_truncated_csv(existing, tmp_path):
+    text = (BAD / "bom.csv").read_text(encoding="utf-8-sig") + '3,"coupé au milieu'
+    path = tmp_path / "tronque.csv"
+    path.write_text(text, encoding="utf-8")
+    report = import_lieux(path, "s")
+    assert report.exit_status == 2 and "Fichier tronqué : la ligne 4" in report.fatal
+    assert counts() == existing
