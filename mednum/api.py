@@ -15,3 +15,4 @@ api = NinjaAPI(
 from mednum.territoires.api import router as territoires_router  # noqa: E402
 
 api.add_router("/", territoires_router)
+api.add_router("/", "mednum.lieux.api.router")

@@ -11,6 +11,11 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("compte/", include("mednum.accounts.urls")),
+    path("gestion/", include("mednum.imports.urls")),
+    path("donnees/", include("mednum.lieux.urls_donnees")),
+    path("lieux/", include("mednum.lieux.urls")),
+    path("territoires/", include("mednum.territoires.urls_pages")),
+    path("widget", include("mednum.lieux.urls_widget")),
     path("", include("mednum.site.urls")),
 ]
 

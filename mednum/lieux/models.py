@@ -149,3 +149,95 @@ class SourceRecord(models.Model):
 
     def __str__(self):
         return f"{self.source}:{self.source_id}"
+
+
+def _record_key(source: str, source_id: str) -> tuple[str, str]:
+    return (str(source), str(source_id))
+
+
+class DedupPair(models.Model):
+    """A pair of source records that deduplication found alike: the review queue and its history.
+
+    A pair names one record of each of the two lieux compared (their main record); what a reviewer
+    decides is stored as a `DedupDecision`, keyed by the records' source identities.
+    """
+
+    class Status(models.TextChoices):
+        A_EXAMINER = "a_examiner", "À examiner"
+        FUSION_AUTO = "fusion_auto", "Fusionnés automatiquement"
+        MEME_LIEU = "meme_lieu", "Confirmé : même lieu"
+        DIFFERENTS = "differents", "Confirmé : lieux différents"
+
+    record_a = models.ForeignKey(
+        SourceRecord, on_delete=models.CASCADE, related_name="+", verbose_name="enregistrement A"
+    )
+    record_b = models.ForeignKey(
+        SourceRecord, on_delete=models.CASCADE, related_name="+", verbose_name="enregistrement B"
+    )
+    score = models.FloatField("score de ressemblance")
+    details = models.JSONField("détail du score", default=dict, blank=True)
+    distance_m = models.FloatField("distance (m)", null=True, blank=True)
+    status = models.CharField(
+        "statut", max_length=12, choices=Status.choices, default=Status.A_EXAMINER, db_index=True
+    )
+    cree_le = models.DateTimeField("créée le", auto_now_add=True)
+    modifie_le = models.DateTimeField("modifiée le", auto_now=True)
+
+    class Meta:
+        verbose_name = "doublon possible"
+        verbose_name_plural = "doublons possibles"
+        ordering = ["-score"]
+        constraints = [models.UniqueConstraint(fields=["record_a", "record_b"], name="unique_dedup_pair")]
+
+    def __str__(self):
+        return f"{self.record_a} ↔ {self.record_b} ({self.score:.2f})"
+
+
+class DedupDecision(models.Model):
+    """A reviewer's word on two source records: same place or not. Always wins over scores.
+
+    Keyed by the records' (source, source_id), stored in canonical order (A ≤ B), never by a lieu's
+    primary key: it survives merges, separations and re-imports.
+    """
+
+    class Decision(models.TextChoices):
+        MEME_LIEU = "meme_lieu", "Même lieu"
+        DIFFERENTS = "differents", "Lieux différents"
+
+    source_a = models.CharField("source A", max_length=100)
+    source_id_a = models.CharField("identifiant A", max_length=255)
+    source_b = models.CharField("source B", max_length=100)
+    source_id_b = models.CharField("identifiant B", max_length=255)
+    decision = models.CharField("décision", max_length=12, choices=Decision.choices)
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name="décidé par",
+    )
+    decide_le = models.DateTimeField("décidé le", auto_now=True)
+
+    class Meta:
+        verbose_name = "décision sur un doublon"
+        verbose_name_plural = "décisions sur les doublons"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_a", "source_id_a", "source_b", "source_id_b"], name="unique_dedup_decision"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.source_a}:{self.source_id_a} / {self.source_b}:{self.source_id_b} — {self.get_decision_display()}"
+
+    @staticmethod
+    def canonical(key_a: tuple[str, str], key_b: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, str]]:
+        key_a, key_b = _record_key(*key_a), _record_key(*key_b)
+        return (key_a, key_b) if key_a <= key_b else (key_b, key_a)
+
+    @classmethod
+    def record(cls, key_a, key_b, decision: str, user=None) -> "DedupDecision":
+        """Store (or replace) the decision on two records given as (source, source_id)."""
+        (sa, ia), (sb, ib) = cls.canonical(key_a, key_b)
+        obj, _ = cls.objects.update_or_create(
+            source_a=sa, source_id_a=ia, source_b=sb, source_id_b=ib,
+            defaults={"decision": decision, "user": user},
+        )
+        return obj

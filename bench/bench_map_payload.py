@@ -1,0 +1,112 @@
+"""Size of the map data (`GET /api/v1/carte`) at 1M lieux: whole France (zoom 5) and a city (zoom 13, Lyon).
+
+    .venv/bin/python bench/bench_map_payload.py [--size 1000000] [--width 1280 --height 800]
+    DATABASE_URL=postgres://… .venv/bin/python bench/bench_map_payload.py   (also on PostgreSQL)
+
+Uses the synthetic databases of bench_nearest.py (built on first use). The box is what a 1280×800 screen
+shows at that zoom. Prints the JSON and gzip sizes (goals: ≤ 300 KB for France, ≤ 100 KB for the city)
+and the server time of a first request (nothing cached) and a repeated one, plus the département (z 7)
+and cluster (z 10) views. Prints `figure: value` lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_nearest  # noqa: E402
+
+VIEWS = [
+    ("france_z5", 46.6, 2.4, 5),
+    ("france_z7", 45.9, 4.4, 7),
+    ("lyon_z10", 45.764, 4.8357, 10),
+    ("lyon_z13", 45.764, 4.8357, 13),
+    ("paris_z15", 48.8566, 2.3522, 15),
+]
+
+
+def viewport_bbox(lat: float, lon: float, zoom: int, width: int, height: int) -> str:
+    from mednum.geo import grid
+
+    cx, cy = grid.x_px(lon, zoom), grid.y_px(lat, zoom)
+    world = grid.world_px(zoom)
+    min_lon = max(-180.0, (cx - width / 2) / world * 360.0 - 180.0)
+    max_lon = min(180.0, (cx + width / 2) / world * 360.0 - 180.0)
+    max_lat = grid.lat_of_y(max(0.0, cy - height / 2), zoom)
+    min_lat = grid.lat_of_y(min(world, cy + height / 2), zoom)
+    return f"{min_lon:.5f},{min_lat:.5f},{max_lon:.5f},{max_lat:.5f}"
+
+
+def child(engine: str, size: int, width: int, height: int) -> None:
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.test import Client
+
+    bench_nearest.build(size)
+    client = Client()
+    prefix = f"map_{engine}_{size}"
+    for name, lat, lon, zoom in VIEWS:
+        url = "/api/v1/carte?" + urlencode({"bbox": viewport_bbox(lat, lon, zoom, width, height), "z": zoom})
+        cache.clear()
+        started = time.perf_counter()
+        response = client.get(url)
+        cold = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, response.content[:300]
+        started = time.perf_counter()
+        client.get(url)
+        warm = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        not_modified = client.get(url, headers={"If-None-Match": response["ETag"]})
+        revalidate = (time.perf_counter() - started) * 1000
+        assert not_modified.status_code == 304
+        body = response.content
+        data = response.json()
+        count = len(data["territoires"]) + len(data["grappes"]) + len(data["points"])
+        print(f"{prefix}_{name}_mode: {data['mode']}")
+        print(f"{prefix}_{name}_items: {count}")
+        print(f"{prefix}_{name}_lieux: {data['nombre']}")
+        print(f"{prefix}_{name}_json_kb: {len(body) / 1024:.1f}")
+        print(f"{prefix}_{name}_gzip_kb: {len(gzip.compress(body, 6)) / 1024:.1f}")
+        print(f"{prefix}_{name}_first_ms: {cold:.1f}")
+        print(f"{prefix}_{name}_cached_ms: {warm:.2f}")
+        print(f"{prefix}_{name}_304_ms: {revalidate:.2f}")
+        sys.stdout.flush()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=800)
+    parser.add_argument("--engines", default="")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="sqlite", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.engine, args.size, args.width, args.height)
+        return 0
+    base_url = os.environ.get("DATABASE_URL", "").strip()
+    engines = [e for e in args.engines.split(",") if e] or (["sqlite", "postgresql"] if base_url else ["sqlite"])
+    status = 0
+    for engine in engines:
+        env = bench_nearest.bench_env(engine, args.size, base_url)
+        if engine == "postgresql":
+            bench_nearest.create_postgres_database(base_url, args.size)
+        cmd = [sys.executable, __file__, "--child", "--engine", engine, "--size", str(args.size),
+               "--width", str(args.width), "--height", str(args.height)]
+        status |= subprocess.call(cmd, env=env, cwd=str(bench_nearest.ROOT))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

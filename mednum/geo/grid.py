@@ -1,0 +1,303 @@
+"""Map aggregation on the server: counts per territory (low zoom) and grid clusters (middle zoom).
+
+Pixels are Web Mercator pixels of 256-pixel tiles (what MapLibre uses): at zoom z the world is
+256 × 2^z pixels wide. A grid cell is `cell_px` pixels on screen; cells are anchored on the world's
+origin, so a lieu stays in the same cell while the map pans and clusters do not jump.
+
+Clusters are computed in SQL (GROUP BY cell) on the rows the spatial index finds in the box. Longitude
+maps linearly to pixels; latitude does not (Mercator): the row of a lieu is found by comparing its
+latitude with the rows' boundary latitudes (nested CASE, no math functions needed in SQLite). When a
+Python predicate (opening hours) must run, rows are read and grouped in Python with the same comparisons.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import time
+from collections.abc import Callable, Sequence
+
+from django.db import connections
+
+from .distance import BBox
+from . import spatial_index
+from .nearest import RawCursor, box_from
+
+TILE_PX = 256
+MAX_MERCATOR_LAT = 85.05112878
+
+
+def world_px(zoom: int) -> float:
+    return TILE_PX * (2**zoom)
+
+
+def x_px(lon: float, zoom: int) -> float:
+    return (lon + 180.0) / 360.0 * world_px(zoom)
+
+
+def y_px(lat: float, zoom: int) -> float:
+    lat = max(-MAX_MERCATOR_LAT, min(MAX_MERCATOR_LAT, lat))
+    phi = math.radians(lat)
+    return (1.0 - math.log(math.tan(phi) + 1.0 / math.cos(phi)) / math.pi) / 2.0 * world_px(zoom)
+
+
+def lat_of_y(y: float, zoom: int) -> float:
+    n = math.pi * (1.0 - 2.0 * y / world_px(zoom))
+    return math.degrees(math.atan(math.sinh(n)))
+
+
+def bbox_pixels(bbox: BBox, zoom: int) -> tuple[float, float]:
+    """Width and height of a box on screen at `zoom`, in pixels."""
+    return (
+        x_px(bbox.max_lon, zoom) - x_px(bbox.min_lon, zoom),
+        y_px(bbox.min_lat, zoom) - y_px(bbox.max_lat, zoom),
+    )
+
+
+def _snap_to_cells(bbox: BBox, zoom: int, cell_px: int) -> BBox:
+    """The box grown to whole cells, so that the counts of border cells do not depend on the view."""
+    cell_lon = cell_px * 360.0 / world_px(zoom)
+    min_lon = max(-180.0, math.floor((bbox.min_lon + 180.0) / cell_lon) * cell_lon - 180.0)
+    max_lon = min(180.0, math.ceil((bbox.max_lon + 180.0) / cell_lon) * cell_lon - 180.0)
+    top = math.floor(y_px(bbox.max_lat, zoom) / cell_px) * cell_px
+    bottom = math.ceil(y_px(bbox.min_lat, zoom) / cell_px) * cell_px
+    max_lat = min(90.0, lat_of_y(top, zoom)) if top > 0 else 90.0
+    min_lat = max(-90.0, lat_of_y(bottom, zoom)) if bottom < world_px(zoom) else -90.0
+    return BBox(min_lat, max_lat, min_lon, max_lon)
+
+
+class _Grid:
+    """Cell numbering for one box and zoom: columns by longitude (linear), rows by Mercator latitude.
+
+    Row boundaries are the latitudes of the pixel rows k × cell_px; the same comparisons run in SQL
+    (a binary search written as nested CASE, plain comparisons only) and in Python (bisect), so both
+    put every lieu in the same cell.
+    """
+
+    def __init__(self, box: BBox, zoom: int, cell_px: int):
+        self.cell_lon = cell_px * 360.0 / world_px(zoom)
+        first = int(y_px(box.max_lat, zoom) // cell_px)
+        last = int(y_px(box.min_lat, zoom) // cell_px)
+        self.first_row = first
+        # Latitudes between row k and k+1 for k in first…last-1 (decreasing), then ascending for bisect.
+        self.ascending = sorted(lat_of_y((k + 1) * cell_px, zoom) for k in range(first, last))
+
+    def column(self, lon: float) -> int:
+        return int((lon + 180.0) / self.cell_lon)
+
+    def row(self, lat: float) -> int:
+        return self.first_row + len(self.ascending) - bisect.bisect_right(self.ascending, lat)
+
+    def row_sql(self, column: str) -> str:
+        values = self.ascending
+
+        def search(lo: int, hi: int) -> str:
+            if lo == hi:
+                return str(self.first_row + len(values) - lo)
+            mid = (lo + hi) // 2
+            return f"CASE WHEN {column} < {values[mid]!r} THEN {search(lo, mid)} ELSE {search(mid + 1, hi)} END"
+
+        return search(0, len(values))
+
+
+def grid_clusters(
+    bbox: BBox,
+    zoom: int,
+    cell_px: int,
+    where_sql: str = "",
+    where_params: Sequence = (),
+    accept: Callable[[tuple], bool] | None = None,
+    accept_columns: Sequence[str] = (),
+    *,
+    using: str = "default",
+) -> tuple[list[tuple[float, float, int]], list[tuple[int, float, float, str]]]:
+    """Clusters `(lat, lon, count)` (centre of mass) and lone points `(id, lat, lon, typologie)` in the box."""
+    connection = connections[using]
+    box = _snap_to_cells(bbox, zoom, cell_px)
+    cells_of = _Grid(box, zoom, cell_px)
+    from_sql, params = box_from(connection, box)
+    condition = f" AND ({where_sql})" if where_sql else ""
+    cells: dict[tuple[int, int], list] = {}
+    if accept is not None:
+        columns = ", ".join(accept_columns)
+        sql = f"SELECT l.id, l.latitude, l.longitude, l.typologie, {columns}{from_sql}{condition}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params + list(where_params))
+            rows = cursor.fetchall()
+        for row in rows:
+            if accept(row[4:]):
+                _add(cells, (cells_of.column(row[2]), cells_of.row(row[1])), 1, row[1], row[2], row[0], row[3])
+    elif not where_sql and connection.vendor == "sqlite" and spatial_index.has_rtree(connection):
+        # No filter: the R*Tree alone has every position (32-bit floats; the middle of a point's tiny box
+        # is within centimetres of the real value). Reading lieux_lieu rows would cost 5× more at 1M.
+        lat, lon = "((r.min_lat + r.max_lat) / 2)", "((r.min_lon + r.max_lon) / 2)"
+        sql = (
+            "SELECT gx, gy, count(*), sum(lat), sum(lon), min(id), NULL FROM ("
+            f"SELECT CAST(({lon} + 180.0) / ? AS INTEGER) AS gx, {cells_of.row_sql(lat)} AS gy, "
+            f"{lat} AS lat, {lon} AS lon, r.id AS id FROM {spatial_index.RTREE_TABLE} r "
+            "WHERE r.max_lat >= ? AND r.min_lat <= ? AND r.max_lon >= ? AND r.min_lon <= ?"
+            f" AND {lat} BETWEEN ? AND ? AND {lon} BETWEEN ? AND ?) t GROUP BY gx, gy"
+        )
+        limits = [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
+        with RawCursor(connection) as cursor:
+            cursor.execute_native(sql, [cells_of.cell_lon, *limits, *limits])
+            rows = cursor.fetchall()
+        for gxv, gyv, count, sum_lat, sum_lon, min_id, typ in rows:
+            _add(cells, (int(gxv), int(gyv)), count, sum_lat, sum_lon, min_id, typ)
+        _exact_singletons(connection, cells)
+    else:
+        if connection.vendor == "postgresql":
+            gx = "floor((l.longitude + 180.0) / %s)::bigint"
+        else:  # the value is ≥ 0, so truncation is floor
+            gx = "CAST((l.longitude + 180.0) / %s AS INTEGER)"
+        gy = cells_of.row_sql("l.latitude")
+        sql = (
+            "SELECT gx, gy, count(*), sum(lat), sum(lon), min(id), min(typ) FROM ("
+            f"SELECT {gx} AS gx, {gy} AS gy, l.latitude AS lat, l.longitude AS lon, l.id AS id, "
+            f"l.typologie AS typ{from_sql}{condition}) t GROUP BY gx, gy"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [cells_of.cell_lon, *params, *where_params])
+            rows = cursor.fetchall()
+        for gxv, gyv, count, sum_lat, sum_lon, min_id, typ in rows:
+            _add(cells, (int(gxv), int(gyv)), count, sum_lat, sum_lon, min_id, typ)
+    clusters, points = [], []
+    for key in sorted(cells):
+        count, sum_lat, sum_lon, one_id, typ = cells[key]
+        if count == 1:
+            points.append((one_id, sum_lat, sum_lon, typ or ""))
+        else:
+            clusters.append((sum_lat / count, sum_lon / count, count))
+    points.sort(key=lambda p: p[0])
+    return clusters, points
+
+
+def _exact_singletons(connection, cells) -> None:
+    """Exact position and typology of the lieux alone in their cell (they are drawn as points)."""
+    lone = {cell[3]: key for key, cell in cells.items() if cell[0] == 1}
+    ids = list(lone)
+    with RawCursor(connection) as cursor:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            cursor.execute(
+                f"SELECT id, latitude, longitude, typologie FROM lieux_lieu WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            for id_, lat, lon, typ in cursor.fetchall():
+                cells[lone[id_]][1:] = [lat, lon, id_, typ]
+
+
+def _add(cells, key, count, sum_lat, sum_lon, one_id, typ):
+    cell = cells.get(key)
+    if cell is None:
+        cells[key] = [count, sum_lat, sum_lon, one_id, typ]
+    else:
+        cell[0] += count
+        cell[1] += sum_lat
+        cell[2] += sum_lon
+
+
+# --- counts per territory --------------------------------------------------------------------------
+
+_TERRITORIES: dict[str, tuple[float, tuple, dict]] = {}
+TERRITORIES_TTL = 600.0
+
+
+def territories(using: str = "default") -> dict:
+    """Commune → (département, région), names and centres of départements and régions (cached 10 min).
+
+    A territory's centre is the mean position of its communes (their town halls). Reloaded when the
+    tables' row counts change, and at least every 10 minutes.
+    """
+    now = time.monotonic()
+    with connections[using].cursor() as cursor:
+        # A cheap fingerprint of the tables: a reload that adds or removes rows is seen at once.
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM territoires_commune), (SELECT max(code) FROM territoires_commune), "
+            "(SELECT count(*) FROM territoires_departement), (SELECT count(*) FROM territoires_region)"
+        )
+        fingerprint = cursor.fetchone()
+        hit = _TERRITORIES.get(using)
+        if hit and now - hit[0] < TERRITORIES_TTL and hit[1] == fingerprint:
+            return hit[2]
+        cursor.execute("SELECT code, departement_id, region_id, latitude, longitude FROM territoires_commune")
+        communes = cursor.fetchall()
+        cursor.execute("SELECT code, nom, region_id FROM territoires_departement")
+        departements = {code: (nom, region) for code, nom, region in cursor.fetchall()}
+        cursor.execute("SELECT code, nom FROM territoires_region")
+        regions = dict(cursor.fetchall())
+    commune_map = {}
+    sums: dict[tuple[str, str], list[float]] = {}
+    for code, dep, reg, lat, lon in communes:
+        commune_map[code] = (dep, reg)
+        if lat is None or lon is None:
+            continue
+        for key in (("departements", dep), ("regions", reg)):
+            acc = sums.setdefault(key, [0.0, 0.0, 0])
+            acc[0] += lat
+            acc[1] += lon
+            acc[2] += 1
+    centres = {key: (acc[0] / acc[2], acc[1] / acc[2]) for key, acc in sums.items()}
+    data = {"communes": commune_map, "departements": departements, "regions": regions, "centres": centres}
+    _TERRITORIES[using] = (now, fingerprint, data)
+    return data
+
+
+def forget_territories() -> None:
+    _TERRITORIES.clear()
+
+
+def _departement_of_code(code: str) -> str:
+    return code[:3] if code.startswith(("97", "98")) else code[:2]
+
+
+def territory_counts(
+    niveau: str,
+    where_sql: str = "",
+    where_params: Sequence = (),
+    accept: Callable[[tuple], bool] | None = None,
+    accept_columns: Sequence[str] = (),
+    *,
+    using: str = "default",
+) -> list[tuple[str, str, float, float, int]]:
+    """`(code, nom, lat, lon, nombre)` per région (`niveau="regions"`) or département, for lieux on the map.
+
+    One GROUP BY commune over the table (this reads every row: callers cache the answer per data version).
+    """
+    data = territories(using)
+    condition = f" AND ({where_sql})" if where_sql else ""
+    key = "COALESCE(l.commune_id, l.code_insee)"
+    base = (
+        " FROM lieux_lieu l WHERE l.fusionne_dans_id IS NULL AND l.latitude IS NOT NULL "
+        f"AND l.longitude IS NOT NULL{condition}"
+    )
+    if accept is None:
+        sql = f"SELECT {key}, count(*){base} GROUP BY {key}"
+    else:
+        columns = ", ".join(accept_columns)
+        sql = f"SELECT {key}, count(*), {columns}{base} GROUP BY {key}, {columns}"
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, list(where_params))
+        rows = cursor.fetchall()
+    communes, departements = data["communes"], data["departements"]
+    counts: dict[str, int] = {}
+    for row in rows:
+        code, count = row[0], row[1]
+        if not code or (accept is not None and not accept(row[2:])):
+            continue
+        territory = communes.get(code)
+        if territory is None:
+            dep = _departement_of_code(code)
+            region = departements.get(dep, (None, None))[1]
+            territory = (dep, region)
+        target = territory[1] if niveau == "regions" else territory[0]
+        if target:
+            counts[target] = counts.get(target, 0) + count
+    names = data["regions"] if niveau == "regions" else {c: v[0] for c, v in departements.items()}
+    out = []
+    for code in sorted(counts):
+        centre = data["centres"].get((niveau, code))
+        if centre is None:
+            continue
+        out.append((code, names.get(code, code), centre[0], centre[1], counts[code]))
+    return out

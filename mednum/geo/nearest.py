@@ -1,0 +1,368 @@
+"""Nearest lieux around a point, through the spatial index, with exact distances on candidates only.
+
+`nearest(lat, lon, limit=…, radius_km=…)` returns the `limit` closest lieux (not merged, with coordinates)
+within `radius_km`, as tuples `(id, distance_km, *columns)` ordered by (distance, id). Extra SQL filters
+(`where_sql`, written against the alias `l` for `lieux_lieu`, with `%s` placeholders) run in the database;
+an optional Python predicate (`accept`, e.g. "open now") runs on the candidates' extra columns.
+
+SQLite — growing box over the R*Tree
+    Ask the R*Tree (joined with `lieux_lieu` for the filters) for every row in the box around a disc of
+    radius r. The disc is inscribed in the box, so all rows closer than r are among the candidates. If at
+    least `limit` accepted candidates are closer than r, or r reached `radius_km`, the answer is exact;
+    otherwise grow r (guided by the density seen so far) and ask again.
+
+PostgreSQL — nearest-first scan of the GiST index
+    `ORDER BY point(longitude, latitude) <-> point(lon, lat)` reads rows by plain Euclidean distance in
+    degrees, which is not the distance on the ground (a degree of longitude shrinks with cos(latitude)).
+    Once every row closer than D degrees has been read, every row closer than
+    `radius_reached_by_degrees(lat, D)` km has been read too; the scan is extended (a larger LIMIT) until
+    `limit` accepted candidates lie within that radius, or the rows within `radius_km` are exhausted.
+
+Both paths compute distances with the same Python `haversine_km` on the same rows and apply the same
+ordering, so they return the same lieux in the same order. Nothing ever computes a distance for every
+row of the table.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Sequence
+
+from django.db import connections
+
+from . import spatial_index
+from .distance import (
+    BBox,
+    bboxes_for_radius,
+    haversine_km,
+    radius_reached_by_degrees,
+)
+
+Row = tuple  # (id, distance_km, *columns)
+
+
+# --- hot-path cursor ------------------------------------------------------------------------------
+
+_SQL_CACHE: dict[str, str] = {}
+
+
+class RawCursor:
+    """The driver's own cursor on Django's connection, for the few hot queries of a search.
+
+    Django's cursor wrapper rewrites `%s` to `?` for SQLite with a regular expression and goes through
+    its execute wrappers on every call; here the SQL (always written with `%s`) is converted once and
+    cached. Same connection, same transaction as the ORM: tests see their own rows.
+    """
+
+    __slots__ = ("_cursor", "_sqlite")
+
+    def __init__(self, connection):
+        connection.ensure_connection()
+        self._cursor = connection.connection.cursor()
+        self._sqlite = connection.vendor == "sqlite"
+
+    def execute(self, sql: str, params=()):
+        if self._sqlite:
+            converted = _SQL_CACHE.get(sql)
+            if converted is None:
+                if len(_SQL_CACHE) > 2000:
+                    _SQL_CACHE.clear()
+                converted = _SQL_CACHE[sql] = sql.replace("%s", "?")
+            sql = converted
+        self._cursor.execute(sql, params)
+        return self
+
+    def execute_native(self, sql: str, params=()):
+        """Execute SQL already written in the driver's parameter style (not cached: e.g. SQL with literals)."""
+        self._cursor.execute(sql, params)
+        return self
+
+    def fetchall(self):
+        return self._cursor.fetchall()
+
+    def fetchone(self):
+        return self._cursor.fetchone()
+
+    def fetchmany(self, size: int):
+        return self._cursor.fetchmany(size)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._cursor.close()
+
+
+def raw_cursor(connection) -> RawCursor:
+    return RawCursor(connection)
+
+
+# First search radius on SQLite (km); grows with the density seen. Small enough for Paris at 1M lieux.
+INITIAL_RADIUS_KM = 0.5
+MAX_GROWTH = 4.0
+# Candidate rows are read in chunks of this many (bounded memory however wide the box).
+FETCH_CHUNK = 2000
+
+
+def nearest(
+    lat: float,
+    lon: float,
+    *,
+    limit: int,
+    radius_km: float,
+    where_sql: str = "",
+    where_params: Sequence = (),
+    columns: Sequence[str] = (),
+    accept: Callable[[tuple], bool] | None = None,
+    using: str = "default",
+) -> list[Row]:
+    """The `limit` nearest eligible lieux within `radius_km` of (lat, lon): `(id, distance_km, *columns)`.
+
+    `where_sql` is ANDed to the query (e.g. `"(l.services_mask & %s) != 0"`); `columns` are SQL
+    expressions on `l` whose values are appended to each row and passed (as a tuple) to `accept`.
+    """
+    if limit <= 0 or radius_km <= 0:
+        return []
+    connection = connections[using]
+    if connection.vendor == "postgresql" and len(bboxes_for_radius(lat, lon, radius_km)) == 1:
+        return _nearest_knn(connection, lat, lon, limit, radius_km, where_sql, where_params, columns, accept)
+    return _nearest_growing_box(connection, lat, lon, limit, radius_km, where_sql, where_params, columns, accept)
+
+
+def nearest_ids(lat: float, lon: float, *, limit: int, radius_km: float, **kwargs) -> list[tuple[int, float]]:
+    """`nearest` reduced to `(id, distance_km)` pairs."""
+    return [(row[0], row[1]) for row in nearest(lat, lon, limit=limit, radius_km=radius_km, **kwargs)]
+
+
+def _select(columns: Sequence[str]) -> str:
+    extra = "".join(", " + column for column in columns)
+    return f"SELECT l.id, l.latitude, l.longitude{extra}"
+
+
+def _and(where_sql: str) -> str:
+    return f" AND ({where_sql})" if where_sql else ""
+
+
+# --- rows in a box (both databases) ---------------------------------------------------------------
+
+
+def box_from(connection, box: BBox) -> tuple[str, list]:
+    """`FROM … WHERE …` (alias `l` for lieux_lieu) selecting eligible rows in `box`, and its parameters.
+
+    Callers add their own SELECT list, then `AND (…)` conditions on `l` with their parameters.
+    """
+    if connection.vendor == "sqlite" and spatial_index.has_rtree(connection):
+        # CROSS JOIN keeps the R*Tree as the outer loop (SQLite never reorders a CROSS JOIN).
+        sql = (
+            f" FROM {spatial_index.RTREE_TABLE} r CROSS JOIN lieux_lieu l "
+            "WHERE r.max_lat >= %s AND r.min_lat <= %s AND r.max_lon >= %s AND r.min_lon <= %s "
+            "AND l.id = r.id AND l.fusionne_dans_id IS NULL AND l.latitude IS NOT NULL "
+            "AND l.longitude IS NOT NULL"
+        )
+        return sql, [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
+    if connection.vendor == "postgresql":
+        sql = (
+            " FROM lieux_lieu l WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL "
+            "AND l.fusionne_dans_id IS NULL "
+            "AND point(l.longitude, l.latitude) <@ box(point(%s, %s), point(%s, %s))"
+        )
+        return sql, [box.min_lon, box.min_lat, box.max_lon, box.max_lat]
+    # SQLite without R*Tree: a plain range scan (slow on big tables, still exact).
+    sql = (
+        " FROM lieux_lieu l WHERE l.latitude >= %s AND l.latitude <= %s "
+        "AND l.longitude >= %s AND l.longitude <= %s AND l.fusionne_dans_id IS NULL"
+    )
+    return sql, [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
+
+
+def box_query(connection, box: BBox, columns: Sequence[str] = ()) -> tuple[str, list]:
+    """SQL + parameters selecting `l.id, l.latitude, l.longitude, *columns` of eligible rows in `box`."""
+    sql, params = box_from(connection, box)
+    return _select(columns) + sql, params
+
+
+def rows_in_boxes(
+    boxes: Sequence[BBox],
+    *,
+    where_sql: str = "",
+    where_params: Sequence = (),
+    columns: Sequence[str] = (),
+    limit: int | None = None,
+    using: str = "default",
+) -> list[tuple]:
+    """Eligible rows `(id, latitude, longitude, *columns)` inside any of the boxes (no distance)."""
+    connection = connections[using]
+    out: list[tuple] = []
+    seen: set[int] = set()
+    with connection.cursor() as cursor:
+        for box in boxes:
+            sql, params = box_query(connection, box, columns)
+            sql += _and(where_sql)
+            params += list(where_params)
+            if limit is not None:
+                sql += " LIMIT %s"
+                params.append(limit + 1 - len(out))
+            cursor.execute(sql, params)
+            for row in cursor.fetchall():
+                if row[0] not in seen:
+                    seen.add(row[0])
+                    out.append(row)
+            if limit is not None and len(out) > limit:
+                break
+    return out
+
+
+def count_within(
+    lat: float,
+    lon: float,
+    *,
+    radius_km: float,
+    where_sql: str = "",
+    where_params: Sequence = (),
+    columns: Sequence[str] = (),
+    accept: Callable[[tuple], bool] | None = None,
+    using: str = "default",
+) -> int:
+    """Exact number of eligible lieux within `radius_km` (reads every candidate of the radius's box:
+    cheap at today's volumes, a few tens of milliseconds in the densest city at a million lieux)."""
+    connection = connections[using]
+    boxes = bboxes_for_radius(lat, lon, radius_km)
+    seen: set[int] | None = set() if len(boxes) > 1 else None
+    total = 0
+    with RawCursor(connection) as cursor:
+        for box in boxes:
+            sql, params = box_query(connection, box, columns=columns)
+            cursor.execute(sql + _and(where_sql), params + list(where_params))
+            while chunk := cursor.fetchmany(FETCH_CHUNK):
+                for row in chunk:
+                    if seen is not None:
+                        if row[0] in seen:
+                            continue
+                        seen.add(row[0])
+                    if haversine_km(lat, lon, row[1], row[2]) <= radius_km and (accept is None or accept(row[3:])):
+                        total += 1
+    return total
+
+
+# Density of matching lieux seen around recent queries (per ~0.1° cell and filter set), so that the
+# next query nearby starts with about the right box (one R*Tree query instead of three or four). Only
+# the starting radius depends on it: the answer is exact whatever the hint.
+_DENSITY_HINTS: dict[tuple, float] = {}
+_DENSITY_HINTS_MAX = 50_000
+
+
+def _hint_key(lat, lon, where_sql, where_params, accept) -> tuple:
+    return (round(lat * 10), round(lon * 10), where_sql, tuple(where_params), accept is not None)
+
+
+def _start_radius(key, limit, radius_km) -> float:
+    density = _DENSITY_HINTS.get(key)
+    if density is None:
+        return min(radius_km, INITIAL_RADIUS_KM)
+    if density <= 0:
+        return radius_km
+    return max(0.05, min(radius_km, math.sqrt(limit / (math.pi * density)) * 1.1))
+
+
+def _remember_density(key, found, r) -> None:
+    measured = found / (math.pi * r * r) if r > 0 else 0.0
+    previous = _DENSITY_HINTS.get(key)
+    if previous is not None:
+        # Err on the dense side: a box too small costs one more query, a box too large costs many rows.
+        measured = max(measured, previous * 0.7)
+    elif len(_DENSITY_HINTS) >= _DENSITY_HINTS_MAX:
+        _DENSITY_HINTS.clear()
+    _DENSITY_HINTS[key] = measured
+
+
+def _nearest_growing_box(connection, lat, lon, limit, radius_km, where_sql, where_params, columns, accept):
+    key = _hint_key(lat, lon, where_sql, where_params, accept)
+    r = _start_radius(key, limit, radius_km)
+    extra_start = 3
+    while True:
+        boxes = bboxes_for_radius(lat, lon, r)
+        reach = r
+        found = 0
+        best: list[tuple] = []  # heap of the `limit` nearest so far, keyed by (-distance, -id)
+        seen: set[int] | None = set() if len(boxes) > 1 else None
+        with RawCursor(connection) as cursor:
+            for box in boxes:
+                sql, params = box_query(connection, box, columns=columns)
+                cursor.execute(sql + _and(where_sql), params + list(where_params))
+                # Streamed in chunks: a wide radius with a rare "open now" may cross many rows.
+                while chunk := cursor.fetchmany(FETCH_CHUNK):
+                    for row in chunk:
+                        if seen is not None:
+                            if row[0] in seen:
+                                continue
+                            seen.add(row[0])
+                        d = haversine_km(lat, lon, row[1], row[2])
+                        if d > reach:
+                            continue
+                        extras = row[extra_start:]
+                        if accept is not None and not accept(extras):
+                            continue
+                        found += 1
+                        entry = (-d, -row[0], extras)
+                        if len(best) < limit:
+                            heapq.heappush(best, entry)
+                        elif entry > best[0]:
+                            heapq.heapreplace(best, entry)
+        if found >= limit or r >= radius_km:
+            _remember_density(key, found, r)
+            ordered = sorted(best, reverse=True)
+            return [(-neg_id, -neg_d, *extras) for neg_d, neg_id, extras in ordered]
+        r = min(radius_km, r * _growth(found, limit))
+
+
+def _growth(found: int, wanted: int) -> float:
+    if found == 0:
+        return MAX_GROWTH
+    # Area grows with r²: aim a little beyond the radius the density suggests.
+    return min(MAX_GROWTH, max(1.4, math.sqrt(wanted / found) * 1.2))
+
+
+def _order(row: tuple) -> tuple[float, int]:
+    return (row[1], row[0])
+
+
+# --- PostgreSQL: KNN over the GiST expression index -----------------------------------------------
+
+
+def _nearest_knn(connection, lat, lon, limit, radius_km, where_sql, where_params, columns, accept):
+    (box,) = bboxes_for_radius(lat, lon, radius_km)
+    select = _select(columns)
+    sql = (
+        f"{select} FROM lieux_lieu l WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL "
+        "AND l.fusionne_dans_id IS NULL "
+        "AND point(l.longitude, l.latitude) <@ box(point(%s, %s), point(%s, %s))"
+        f"{_and(where_sql)} ORDER BY point(l.longitude, l.latitude) <-> point(%s, %s) LIMIT %s"
+    )
+    base_params = [box.min_lon, box.min_lat, box.max_lon, box.max_lat, *where_params, lon, lat]
+    batch = limit * 3 + 8 if accept is None else limit * 6 + 16
+    extra_start = 3
+    with RawCursor(connection) as cursor:
+        while True:
+            cursor.execute(sql, [*base_params, batch])
+            rows = cursor.fetchall()
+            exhausted = len(rows) < batch
+            if exhausted:
+                reach = radius_km
+            else:
+                last = rows[-1]
+                degrees = math.hypot(last[1] - lat, last[2] - lon)
+                # Shrunk by a hair so that rounding differences between PostgreSQL's and Python's
+                # Euclidean distance can never let a row just past the last one count as read.
+                reach = radius_reached_by_degrees(lat, degrees * (1 - 1e-9), upper_km=radius_km)
+            within = []
+            for row in rows:
+                d = haversine_km(lat, lon, row[1], row[2])
+                if d <= reach:
+                    extras = row[extra_start:]
+                    if accept is None or accept(extras):
+                        within.append((row[0], d, *extras))
+            if len(within) >= limit or exhausted or reach >= radius_km:
+                within.sort(key=_order)
+                return within[:limit]
+            batch *= 3 if len(within) == 0 else max(2, min(8, math.ceil(limit / len(within) * 1.5)))

@@ -1,0 +1,221 @@
+"""The spatial index over `lieux_lieu`, on both databases. Latitude and longitude stay plain columns.
+
+SQLite
+    An R*Tree virtual table `geo_lieu_rtree(id, min_lat, max_lat, min_lon, max_lon)` (one degenerate box
+    per lieu) kept in step with `lieux_lieu` by three triggers. It holds only the rows that search may
+    return: with both coordinates and not merged into another lieu (`fusionne_dans_id IS NULL`).
+    The R*Tree stores 32-bit floats rounded outwards, so a box query may return a few extra rows but never
+    misses one; exact distances are always computed afterwards on the real columns.
+
+    Django rebuilds a SQLite table (create a copy, drop the old one, rename) for many schema changes, and
+    dropping a table drops its triggers. `ensure_sqlite_index` therefore runs after every `migrate`
+    (post_migrate signal, see `apps.py`): it recreates missing triggers and refills the R*Tree when they
+    were missing.
+
+PostgreSQL
+    A GiST index on the expression `point(longitude, latitude)`, partial on the same rows. It serves box
+    queries (`point(...) <@ box(...)`) and nearest-first scans (`ORDER BY point(...) <-> point(lon, lat)`).
+    No PostGIS needed.
+
+Both
+    A plain index on `modifie_le`, so that the data version used by map ETags (`max(modifie_le)`) is a
+    single index lookup.
+
+`rebuild()` (command `manage.py rebuild_spatial_index`) rebuilds from scratch.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connections
+
+logger = logging.getLogger(__name__)
+
+RTREE_TABLE = "geo_lieu_rtree"
+GIST_INDEX = "geo_lieu_point_gist"
+MODIFIE_LE_INDEX = "geo_lieu_modifie_le"
+TRIGGER_NAMES = ("geo_lieu_rtree_insert", "geo_lieu_rtree_update", "geo_lieu_rtree_delete")
+
+ELIGIBLE = "latitude IS NOT NULL AND longitude IS NOT NULL AND fusionne_dans_id IS NULL"
+
+SQLITE_CREATE_TABLE = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {RTREE_TABLE} USING rtree(id, min_lat, max_lat, min_lon, max_lon)"
+)
+
+SQLITE_TRIGGERS = (
+    f"""
+    CREATE TRIGGER IF NOT EXISTS geo_lieu_rtree_insert AFTER INSERT ON lieux_lieu
+    WHEN NEW.latitude IS NOT NULL AND NEW.longitude IS NOT NULL AND NEW.fusionne_dans_id IS NULL
+    BEGIN
+        INSERT OR REPLACE INTO {RTREE_TABLE} (id, min_lat, max_lat, min_lon, max_lon)
+        VALUES (NEW.id, NEW.latitude, NEW.latitude, NEW.longitude, NEW.longitude);
+    END
+    """,
+    f"""
+    CREATE TRIGGER IF NOT EXISTS geo_lieu_rtree_update AFTER UPDATE OF id, latitude, longitude, fusionne_dans_id
+    ON lieux_lieu
+    WHEN OLD.id IS NOT NEW.id OR OLD.latitude IS NOT NEW.latitude OR OLD.longitude IS NOT NEW.longitude
+        OR OLD.fusionne_dans_id IS NOT NEW.fusionne_dans_id
+    BEGIN
+        DELETE FROM {RTREE_TABLE} WHERE id = OLD.id;
+        INSERT OR REPLACE INTO {RTREE_TABLE} (id, min_lat, max_lat, min_lon, max_lon)
+        SELECT NEW.id, NEW.latitude, NEW.latitude, NEW.longitude, NEW.longitude
+        WHERE NEW.latitude IS NOT NULL AND NEW.longitude IS NOT NULL AND NEW.fusionne_dans_id IS NULL;
+    END
+    """,
+    f"""
+    CREATE TRIGGER IF NOT EXISTS geo_lieu_rtree_delete AFTER DELETE ON lieux_lieu
+    BEGIN
+        DELETE FROM {RTREE_TABLE} WHERE id = OLD.id;
+    END
+    """,
+)
+
+SQLITE_FILL = (
+    f"INSERT INTO {RTREE_TABLE} (id, min_lat, max_lat, min_lon, max_lon) "
+    f"SELECT id, latitude, latitude, longitude, longitude FROM lieux_lieu WHERE {ELIGIBLE}"
+)
+
+POSTGRES_CREATE = (
+    f"CREATE INDEX IF NOT EXISTS {GIST_INDEX} ON lieux_lieu USING gist (point(longitude, latitude)) "
+    f"WHERE {ELIGIBLE}"
+)
+
+MODIFIE_LE_CREATE = f"CREATE INDEX IF NOT EXISTS {MODIFIE_LE_INDEX} ON lieux_lieu (modifie_le)"
+
+
+class SpatialIndexUnavailable(RuntimeError):
+    pass
+
+
+def _sqlite_has_rtree_module(cursor) -> bool:
+    try:
+        cursor.execute("CREATE VIRTUAL TABLE temp.geo_rtree_probe USING rtree(id, a, b)")
+        cursor.execute("DROP TABLE temp.geo_rtree_probe")
+    except Exception:  # noqa: BLE001 - any failure means the module is missing
+        return False
+    return True
+
+
+def _sqlite_objects(cursor) -> tuple[set[str], set[str]]:
+    cursor.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+    tables, triggers = set(), set()
+    for kind, name in cursor.fetchall():
+        (tables if kind == "table" else triggers).add(name)
+    return tables, triggers
+
+
+def install(connection) -> None:
+    """Create the spatial index for this connection's database (used by the migration)."""
+    with connection.cursor() as cursor:
+        cursor.execute(MODIFIE_LE_CREATE)
+        if connection.vendor == "sqlite":
+            _install_sqlite(cursor)
+        elif connection.vendor == "postgresql":
+            cursor.execute(POSTGRES_CREATE)
+        else:  # pragma: no cover - mednum supports SQLite and PostgreSQL only
+            logger.warning("Index spatial non créé : base %s non prise en charge", connection.vendor)
+
+
+def uninstall(connection) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            for name in TRIGGER_NAMES:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {RTREE_TABLE}")
+        elif connection.vendor == "postgresql":
+            cursor.execute(f"DROP INDEX IF EXISTS {GIST_INDEX}")
+        cursor.execute(f"DROP INDEX IF EXISTS {MODIFIE_LE_INDEX}")
+
+
+def _install_sqlite(cursor) -> None:
+    if not _sqlite_has_rtree_module(cursor):
+        logger.warning(
+            "SQLite sans module R*Tree : la recherche par distance lira lieux_lieu par boîte englobante."
+        )
+        return
+    cursor.execute(SQLITE_CREATE_TABLE)
+    cursor.execute(f"DELETE FROM {RTREE_TABLE}")
+    cursor.execute(SQLITE_FILL)
+    for sql in SQLITE_TRIGGERS:
+        cursor.execute(sql)
+
+
+def ensure_sqlite_index(using: str = "default") -> bool:
+    """Recreate missing R*Tree triggers (and refill the R*Tree) after a migration; True if it repaired.
+
+    Does nothing on PostgreSQL, before `lieux_lieu` exists, or when the R*Tree was never created.
+    """
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        tables, triggers = _sqlite_objects(cursor)
+        if "lieux_lieu" not in tables or RTREE_TABLE not in tables:
+            return False
+        if all(name in triggers for name in TRIGGER_NAMES):
+            return False
+        logger.warning("Déclencheurs de l'index spatial absents (table reconstruite ?) : reconstruction.")
+    rebuild(using)
+    return True
+
+
+def rebuild(using: str = "default") -> int:
+    """Rebuild the spatial index from `lieux_lieu`; returns the number of indexed lieux."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            if not _sqlite_has_rtree_module(cursor):
+                raise SpatialIndexUnavailable("Ce SQLite n'a pas le module R*Tree.")
+            for name in TRIGGER_NAMES:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {RTREE_TABLE}")
+            cursor.execute(MODIFIE_LE_CREATE)
+            _install_sqlite(cursor)
+            cursor.execute(f"SELECT count(*) FROM {RTREE_TABLE}")
+            return cursor.fetchone()[0]
+        if connection.vendor == "postgresql":
+            # Inside a transaction with deferred foreign-key checks pending, PostgreSQL refuses to
+            # (re)index the table: run those checks now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(POSTGRES_CREATE)
+            cursor.execute(MODIFIE_LE_CREATE)
+            cursor.execute(f"REINDEX INDEX {GIST_INDEX}")
+            cursor.execute("ANALYZE lieux_lieu")
+            cursor.execute(f"SELECT count(*) FROM lieux_lieu WHERE {ELIGIBLE}")
+            return cursor.fetchone()[0]
+    raise SpatialIndexUnavailable(f"Base {connection.vendor} non prise en charge.")
+
+
+def has_rtree(connection) -> bool:
+    """Whether this SQLite database has the R*Tree (cached on the connection wrapper)."""
+    cached = getattr(connection, "_mednum_has_rtree", None)
+    if cached is None or cached[0] is not connection.connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [RTREE_TABLE])
+            present = cursor.fetchone() is not None
+        cached = (connection.connection, present)
+        connection._mednum_has_rtree = cached
+    return cached[1]
+
+
+def check(using: str = "default") -> dict[str, int]:
+    """Counts to verify the index matches the table (used by tests and the rebuild command)."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM lieux_lieu WHERE {ELIGIBLE}")
+        eligible = cursor.fetchone()[0]
+        indexed = eligible
+        if connection.vendor == "sqlite" and has_rtree(connection):
+            cursor.execute(f"SELECT count(*) FROM {RTREE_TABLE}")
+            indexed = cursor.fetchone()[0]
+            cursor.execute(
+                f"SELECT count(*) FROM {RTREE_TABLE} r LEFT JOIN lieux_lieu l ON l.id = r.id "
+                "WHERE l.id IS NULL OR l.latitude IS NULL OR l.longitude IS NULL OR l.fusionne_dans_id IS NOT NULL "
+                f"OR abs(r.min_lat - l.latitude) > 1e-4 OR abs(r.min_lon - l.longitude) > 1e-4"
+            )
+            stale = cursor.fetchone()[0]
+        else:
+            stale = 0
+    return {"eligible": eligible, "indexed": indexed, "stale": stale}

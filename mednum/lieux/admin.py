@@ -1,0 +1,163 @@
+"""Administration of lieux, their source records, and the review queue of possible duplicates."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from mednum.lieux import dedup
+from mednum.lieux.models import DedupDecision, DedupPair, Lieu, SourceRecord
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SourceRecordInline(ReadOnlyMixin, admin.TabularInline):
+    model = SourceRecord
+    fields = ("source", "source_id", "date_maj", "imported_at", "updated_at")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    verbose_name = "enregistrement source"
+    verbose_name_plural = "sources de ce lieu"
+
+
+class FusionneFilter(admin.SimpleListFilter):
+    title = "fusion"
+    parameter_name = "fusion"
+
+    def lookups(self, request, model_admin):
+        return [("publics", "Lieux publiés"), ("redirections", "Fusionnés dans un autre lieu")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "publics":
+            return queryset.filter(fusionne_dans__isnull=True)
+        if self.value() == "redirections":
+            return queryset.filter(fusionne_dans__isnull=False)
+        return queryset
+
+
+@admin.register(Lieu)
+class LieuAdmin(admin.ModelAdmin):
+    list_display = ("nom", "commune_nom", "code_postal", "id_standard", "source", "date_maj", "est_demo")
+    list_filter = (FusionneFilter, "est_demo", "position_precision", "date_maj")
+    search_fields = ("nom", "commune_nom", "id_standard", "code_postal", "code_insee", "=pivot")
+    readonly_fields = ("fusionne_dans", "slug", "commune", "cree_le", "modifie_le")
+    list_select_related = ()
+    show_full_result_count = False
+    inlines = [SourceRecordInline]
+    fieldsets = [
+        ("Identification", {"fields": ("id_standard", "pivot", "nom", "typologie", "structure_parente", "source", "date_maj")}),
+        ("Adresse", {"fields": ("adresse", "complement_adresse", "code_postal", "commune_nom", "code_insee",
+                                "latitude", "longitude", "position_precision")}),
+        ("Contact", {"fields": ("telephone", "courriels", "site_web", "horaires", "prise_rdv", "fiche_acces_libre")}),
+        ("Présentation", {"fields": ("presentation_resume", "presentation_detail")}),
+        ("Offre", {"fields": ("services", "publics_specifiquement_adresses", "prise_en_charge_specifique",
+                              "frais_a_charge", "dispositif_programmes_nationaux", "formations_labels",
+                              "autres_formations_labels", "modalites_acces", "modalites_accompagnement",
+                              "itinerance")}),
+        ("Gestion", {"fields": ("est_demo", "fusionne_dans", "slug", "commune", "cree_le", "modifie_le")}),
+    ]
+
+
+@admin.register(SourceRecord)
+class SourceRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("source", "source_id", "lieu", "date_maj", "updated_at")
+    list_filter = ("source",)
+    search_fields = ("=source_id", "lieu__nom", "lieu__id_standard")
+    list_select_related = ("lieu",)
+    show_full_result_count = False
+    fields = ("source", "source_id", "lieu", "date_maj", "imported_at", "updated_at", "content_hash",
+              "normalised_pretty", "raw_pretty")
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or request.user.has_perm("lieux.view_lieu")
+
+    @admin.display(description="enregistrement au standard")
+    def normalised_pretty(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.normalised, ensure_ascii=False, indent=2))
+
+    @admin.display(description="enregistrement brut")
+    def raw_pretty(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.raw, ensure_ascii=False, indent=2))
+
+
+def _describe(record: SourceRecord) -> str:
+    values = record.normalised or {}
+    return format_html(
+        "<strong>{}</strong><br>{}<br>{} {}<br><small>{} · {}</small>",
+        values.get("nom", ""), values.get("adresse", ""), values.get("code_postal", ""),
+        values.get("commune", ""), record.source, record.source_id,
+    )
+
+
+@admin.register(DedupPair)
+class DedupPairAdmin(admin.ModelAdmin):
+    list_display = ("lieu_a", "lieu_b", "score_display", "distance_display", "status")
+    list_filter = ("status",)
+    search_fields = ("record_a__lieu__nom", "record_b__lieu__nom", "record_a__source_id", "record_b__source_id")
+    list_select_related = ("record_a", "record_b")
+    actions = ["action_meme_lieu", "action_lieux_differents"]
+    readonly_fields = ("lieu_a", "lieu_b", "score", "details", "distance_m", "status", "cree_le", "modifie_le")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("lieux.change_deduppair")
+
+    @admin.display(description="enregistrement A")
+    def lieu_a(self, obj):
+        return _describe(obj.record_a)
+
+    @admin.display(description="enregistrement B")
+    def lieu_b(self, obj):
+        return _describe(obj.record_b)
+
+    @admin.display(description="score", ordering="score")
+    def score_display(self, obj):
+        return f"{obj.score:.2f}"
+
+    @admin.display(description="distance", ordering="distance_m")
+    def distance_display(self, obj):
+        return "—" if obj.distance_m is None else f"{obj.distance_m:.0f} m"
+
+    @admin.action(description="Confirmer : même lieu", permissions=["change"])
+    def action_meme_lieu(self, request, queryset):
+        count = 0
+        for pair in queryset.select_related("record_a", "record_b"):
+            dedup.confirm_same(pair, request.user)
+            count += 1
+        self.message_user(request, f"{count} paire(s) confirmée(s) : les lieux ont été fusionnés.", messages.SUCCESS)
+
+    @admin.action(description="Séparer : lieux différents", permissions=["change"])
+    def action_lieux_differents(self, request, queryset):
+        count = 0
+        for pair in queryset.select_related("record_a", "record_b"):
+            dedup.confirm_different(pair, request.user)
+            count += 1
+        self.message_user(
+            request, f"{count} paire(s) marquée(s) comme lieux différents : ils resteront séparés.", messages.SUCCESS
+        )
+
+
+@admin.register(DedupDecision)
+class DedupDecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("source_a", "source_id_a", "source_b", "source_id_b", "decision", "user", "decide_le")
+    list_filter = ("decision", "source_a", "source_b")
+    search_fields = ("=source_id_a", "=source_id_b")
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("lieux.delete_dedupdecision")

@@ -1,0 +1,259 @@
+"""Exporting the public lieux in the national standard v1.0.2: CSV, JSON and GeoJSON, streamed.
+
+Rows are read with `.values_list()` and `iterator(chunk_size=2000)` in `id` order, so a million
+lieux never sit in memory and two exports of the same data are byte-identical.
+
+CSV: UTF-8, comma, the standard's 32 columns in its order, lists joined with `|`, an unknown SIRET
+written `00000000000000` (the schema requires `pivot`), latitude/longitude written as stored
+(shortest representation that reads back to the same number), dates ISO 8601. JSON: an array of
+objects with the same values, latitude/longitude as numbers and empty values as null. GeoJSON: a
+FeatureCollection of Points [longitude, latitude] whose properties are the other fields; lieux
+without a position are left out of the GeoJSON only.
+
+Demonstration lieux (`est_demo`) are never exported unless asked for.
+
+`corrected_schema()` fixes the one known defect of the published schema (see
+mednum/standard/data/PROVENANCE.md): its `formations_labels` pattern spells
+"Étapes numériques(La Poste)" without the space that the standard's own vocabulary has.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterator
+
+from django.db.models import Q
+
+from mednum.lieux.merge import PIVOT_UNKNOWN, model_field
+from mednum.lieux.models import Lieu
+from mednum.standard import schema
+
+FORMATS = ("csv", "json", "geojson")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json; charset=utf-8",
+    "geojson": "application/geo+json; charset=utf-8",
+}
+CHUNK_SIZE = 2000
+ROWS_PER_WRITE = 500
+LICENCE = "Licence Ouverte / Open Licence version 2.0 (etalab-2.0)"
+LICENCE_URL = "https://www.etalab.gouv.fr/licence-ouverte-open-licence"
+
+CORRECTED_SCHEMA_PATH = schema.DATA_DIR / "schema-v1.0.2-corrige.json"
+_SCHEMA_DEFECT = "Étapes numériques\\(La Poste\\)"
+_SCHEMA_FIX = "Étapes numériques \\(La Poste\\)"
+
+
+class TerritoryError(ValueError):
+    """An unknown territory code; the message is for the user, in French."""
+
+
+# --- which lieux --------------------------------------------------------------------------------
+
+TERRITORY_KINDS = ("region", "departement", "commune")
+_CODE_PATTERNS = {
+    "region": re.compile(r"^\d{2,3}$"),
+    "departement": re.compile(r"^(\d{2,3}|2[AB])$", re.I),
+    "commune": re.compile(r"^(\d{5}|2[AB]\d{3})$", re.I),
+}
+_KIND_LABELS = {"region": "région", "departement": "département", "commune": "commune"}
+
+
+def territory(kind: str, code: str):
+    """The territory object for a code, or TerritoryError with a French message."""
+    from mednum.territoires.models import Commune, Departement, Region
+
+    code = (code or "").strip().upper()
+    label = _KIND_LABELS[kind]
+    model = {"region": Region, "departement": Departement, "commune": Commune}[kind]
+    article = "de la" if kind in ("region", "commune") else "du"
+    if not _CODE_PATTERNS[kind].match(code):
+        raise TerritoryError(f"Le code {article} {label} « {code} » n'est pas valide.")
+    obj = model.objects.filter(pk=code).first()
+    if obj is None:
+        raise TerritoryError(f"Aucune {label} ne porte le code « {code} »." if kind != "departement"
+                             else f"Aucun département ne porte le code « {code} ».")
+    return obj
+
+
+def public_lieux(*, region: str = "", departement: str = "", commune: str = "", demo: bool = False):
+    """The exported lieux: not merged into another, without demonstration data unless asked."""
+    queryset = Lieu.objects.filter(fusionne_dans__isnull=True)
+    if not demo:
+        queryset = queryset.filter(est_demo=False)
+    if region:
+        queryset = queryset.filter(commune__region_id=territory("region", region).pk)
+    if departement:
+        queryset = queryset.filter(commune__departement_id=territory("departement", departement).pk)
+    if commune:
+        code = territory("commune", commune).pk
+        queryset = queryset.filter(Q(code_insee=code) | Q(commune_id=code))
+    return queryset.order_by("id_standard")
+
+
+COLUMNS = tuple(model_field(name) for name in schema.field_names())
+
+
+def _rows(queryset) -> Iterator[tuple]:
+    return queryset.values_list(*COLUMNS).iterator(chunk_size=CHUNK_SIZE)
+
+
+def format_number(value) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def _converters():
+    result = []
+    for name in schema.field_names():
+        if name in ("latitude", "longitude"):
+            result.append(format_number)
+        elif name == "date_maj":
+            result.append(lambda v: v.isoformat() if isinstance(v, dt.date) else (v or ""))
+        elif name == "pivot":
+            result.append(lambda v: v or PIVOT_UNKNOWN)
+        else:
+            result.append(lambda v: "" if v is None else str(v))
+    return result
+
+
+def standard_rows(queryset) -> Iterator[list[str]]:
+    """Each lieu as the 32 standard values, as the CSV writes them."""
+    converters = _converters()
+    for row in _rows(queryset):
+        yield [convert(value) for convert, value in zip(converters, row)]
+
+
+# --- writers ------------------------------------------------------------------------------------
+
+def iter_csv(queryset) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(schema.field_names())
+    count = 0
+    for row in standard_rows(queryset):
+        writer.writerow(row)
+        count += 1
+        if count % ROWS_PER_WRITE == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _json_object(names, row) -> dict:
+    result = {}
+    for name, value in zip(names, row):
+        if name in ("latitude", "longitude"):
+            result[name] = float(value) if value != "" else None
+        else:
+            result[name] = value if value != "" else None
+    return result
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def iter_json(queryset) -> Iterator[str]:
+    names = schema.field_names()
+    parts, first = ["["], True
+    for row in standard_rows(queryset):
+        parts.append(("\n" if first else ",\n") + _dumps(_json_object(names, row)))
+        first = False
+        if len(parts) >= ROWS_PER_WRITE:
+            yield "".join(parts)
+            parts = []
+    parts.append("\n]\n")
+    yield "".join(parts)
+
+
+def iter_geojson(queryset) -> Iterator[str]:
+    names = schema.field_names()
+    property_names = [n for n in names if n not in ("latitude", "longitude")]
+    parts, first = ['{"type":"FeatureCollection","features":['], True
+    for row in standard_rows(queryset.filter(latitude__isnull=False, longitude__isnull=False)):
+        values = _json_object(names, row)
+        latitude, longitude = values.pop("latitude"), values.pop("longitude")
+        feature = {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+            "properties": {n: values[n] for n in property_names},
+        }
+        parts.append(("\n" if first else ",\n") + _dumps(feature))
+        first = False
+        if len(parts) >= ROWS_PER_WRITE:
+            yield "".join(parts)
+            parts = []
+    parts.append("\n]}\n")
+    yield "".join(parts)
+
+
+WRITERS = {"csv": iter_csv, "json": iter_json, "geojson": iter_geojson}
+
+
+def iter_export(fmt: str, queryset) -> Iterator[str]:
+    if fmt not in WRITERS:
+        raise ValueError(f"Format inconnu : {fmt} (formats possibles : {', '.join(FORMATS)})")
+    return WRITERS[fmt](queryset)
+
+
+def write_export(fmt: str, path, queryset) -> int:
+    """Write an export to a file; returns the number of bytes written."""
+    size = 0
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        for chunk in iter_export(fmt, queryset):
+            handle.write(chunk)
+            size += len(chunk.encode("utf-8"))
+    return size
+
+
+def file_name(fmt: str, *, region: str = "", departement: str = "", commune: str = "", day=None) -> str:
+    day = day or dt.date.today()
+    scope = ""
+    for kind, code in (("region", region), ("departement", departement), ("commune", commune)):
+        if code:
+            scope += f"-{kind}-{code.upper()}"
+    return f"lieux-mediation-numerique{scope}-{day.isoformat()}.{fmt}"
+
+
+# --- the schema, corrected ------------------------------------------------------------------------
+
+def corrected_schema() -> dict:
+    """The published schema v1.0.2 with the `formations_labels` pattern fixed (one space)."""
+    data = json.loads(schema.SCHEMA_PATH.read_text(encoding="utf-8"))
+    for item in data["fields"]:
+        if item["name"] == "formations_labels":
+            pattern = item["constraints"]["pattern"]
+            if _SCHEMA_DEFECT in pattern:
+                item["constraints"]["pattern"] = pattern.replace(_SCHEMA_DEFECT, _SCHEMA_FIX)
+    return data
+
+
+def corrected_schema_text() -> str:
+    return json.dumps(corrected_schema(), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_corrected_schema(path=CORRECTED_SCHEMA_PATH) -> None:
+    path.write_text(corrected_schema_text(), encoding="utf-8")
+
+
+def validate_csv(path, schema_path=CORRECTED_SCHEMA_PATH) -> list[str]:
+    """Frictionless validation of a CSV export against the (corrected) schema: the error messages.
+
+    frictionless is a test dependency (`pip install -e '.[test]'`), imported only here.
+    """
+    from pathlib import Path
+
+    import frictionless
+
+    path = Path(path).resolve()
+    descriptor = json.loads(Path(schema_path).read_text(encoding="utf-8"))
+    report = frictionless.validate(
+        path.name, schema=frictionless.Schema.from_descriptor(descriptor), basepath=str(path.parent)
+    )
+    return [f"ligne {getattr(e, 'row_number', '?')}, {getattr(e, 'field_name', '')}: {e.message}"
+            for task in report.tasks for e in task.errors]

@@ -1,0 +1,429 @@
+"""Opening hours of lieux (`horaires`, OpenStreetMap opening_hours syntax), read with opening-hours-py.
+
+Everything here is safe to call from a page or the API: an empty string means "non renseignés", an
+invalid string is returned as given with `valide=False`, nothing raises.
+
+* `state_at(horaires, dt)` → open / closed / unknown now, the next change and a French label
+  ("Ouvert · ferme à 18:00", "Fermé · ouvre lundi à 09:00");
+* `semaine(horaires)` → the week from Monday to Sunday, with intervals per day or "Fermé";
+* `est_ouvert(horaires, dt)` and `ouvert_le_week_end(horaires)` for the search filters (cached by string);
+* `horaires_invalides()` / `invalid_hours_queryset()` list what moderators must fix.
+
+Public holidays are French (`country="FR"`: without it `PH off` would be ignored). Times are local: Europe/
+Paris by default, the overseas time zone for lieux in the DROM-COM (`fuseau_pour_code_insee`).
+
+"Ouvert le week-end" is computed when needed, on search candidates only, and cached per distinct string
+and week: there is no stored column to keep in step with imports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from opening_hours import OpeningHours, ParserError, State
+
+FUSEAU_PAR_DEFAUT = "Europe/Paris"
+PAYS = "FR"
+# Changes further than this are treated as "never" (keeps odd expressions cheap to evaluate).
+MAX_INTERVAL_DAYS = 400
+
+JOURS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MOIS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)
+
+OUVERT = "ouvert"
+FERME = "ferme"
+INCONNU = "inconnu"
+
+# INSEE code prefix of overseas départements and collectivités → their time zone.
+_FUSEAUX_OUTRE_MER = {
+    "971": "America/Guadeloupe",
+    "972": "America/Martinique",
+    "973": "America/Cayenne",
+    "974": "Indian/Reunion",
+    "975": "America/Miquelon",
+    "976": "Indian/Mayotte",
+    "977": "America/St_Barthelemy",
+    "978": "America/Marigot",
+    "986": "Pacific/Wallis",
+    "987": "Pacific/Tahiti",
+    "988": "Pacific/Noumea",
+}
+
+
+def fuseau_pour_code_insee(code_insee: str | None) -> str:
+    """Time zone of a commune from its INSEE code (Europe/Paris for metropolitan France and unknown codes)."""
+    if code_insee and code_insee[:2] in ("97", "98"):
+        return _FUSEAUX_OUTRE_MER.get(code_insee[:3], FUSEAU_PAR_DEFAUT)
+    return FUSEAU_PAR_DEFAUT
+
+
+@lru_cache(maxsize=32)
+def _zone(fuseau: str) -> ZoneInfo:
+    return ZoneInfo(fuseau)
+
+
+class _Invalide:
+    __slots__ = ("message",)
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+@lru_cache(maxsize=16384)
+def _parse(texte: str, fuseau: str) -> OpeningHours | _Invalide | None:
+    if not texte:
+        return None
+    try:
+        return OpeningHours(texte, timezone=_zone(fuseau), country=PAYS, max_interval_days=MAX_INTERVAL_DAYS)
+    except ParserError as exc:
+        return _Invalide(_message_erreur(str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a bad string must never break a page
+        return _Invalide(f"Horaires illisibles ({exc.__class__.__name__}).")
+
+
+def _message_erreur(raw: str) -> str:
+    match = re.search(r"-->\s*(\d+):(\d+)", raw)
+    where = f" (vers le caractère {match.group(2)})" if match else ""
+    return f"Syntaxe d'horaires OpenStreetMap non reconnue{where}."
+
+
+def _normalise(horaires: str | None) -> str:
+    return (horaires or "").strip()
+
+
+def parse(horaires: str | None, fuseau: str = FUSEAU_PAR_DEFAUT) -> OpeningHours | None:
+    """The parsed expression, or None for an empty or invalid string (cached by string)."""
+    parsed = _parse(_normalise(horaires), fuseau)
+    return parsed if isinstance(parsed, OpeningHours) else None
+
+
+def est_valide(horaires: str | None) -> bool:
+    """True for a parsable or empty string; False only for a string that cannot be read."""
+    return not isinstance(_parse(_normalise(horaires), FUSEAU_PAR_DEFAUT), _Invalide)
+
+
+def erreur(horaires: str | None) -> str | None:
+    """French explanation of why a string cannot be read, or None when it can (or is empty)."""
+    parsed = _parse(_normalise(horaires), FUSEAU_PAR_DEFAUT)
+    return parsed.message if isinstance(parsed, _Invalide) else None
+
+
+def _local(dt: datetime | None, fuseau: str) -> datetime:
+    zone = _zone(fuseau)
+    if dt is None:
+        return datetime.now(zone)
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=zone)
+    return dt.astimezone(zone)
+
+
+# --- state now -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EtatHoraires:
+    etat: str  # "ouvert", "ferme" or "inconnu"
+    libelle: str  # French label for people
+    texte: str  # the string as given
+    valide: bool = True  # False when the string cannot be read (then etat is "inconnu")
+    prochain_changement: datetime | None = None
+    commentaire: str = ""
+
+    @property
+    def ouvert(self) -> bool | None:
+        return {OUVERT: True, FERME: False}.get(self.etat)
+
+
+def _hhmm(dt: datetime) -> str:
+    return f"{dt.hour:02d}:{dt.minute:02d}"
+
+
+def quand(moment: datetime, maintenant: datetime) -> str:
+    """"à 18:00", "demain à 09:00", "lundi à 09:00" (within the week) or "le 3 août à 09:00"."""
+    jours = (moment.date() - maintenant.date()).days
+    if moment.hour == 0 and moment.minute == 0 and jours >= 1:
+        # Midnight ending a day reads better as "à minuit" the day before.
+        veille = jours - 1
+        if veille == 0:
+            return "à minuit"
+        moment_jour = moment - timedelta(days=1)
+        prefixe = "demain" if veille == 1 else (JOURS[moment_jour.weekday()] if veille < 7 else _date_fr(moment_jour))
+        return f"{prefixe} à minuit"
+    heure = _hhmm(moment)
+    if jours <= 0:
+        return f"à {heure}"
+    if jours == 1:
+        return f"demain à {heure}"
+    if jours < 7:
+        return f"{JOURS[moment.weekday()]} à {heure}"
+    return f"{_date_fr(moment)} à {heure}"
+
+
+def _date_fr(moment: datetime | date) -> str:
+    jour = "1er" if moment.day == 1 else str(moment.day)
+    return f"le {jour} {MOIS[moment.month - 1]}"
+
+
+def state_at(horaires: str | None, dt: datetime | None = None, *, fuseau: str = FUSEAU_PAR_DEFAUT) -> EtatHoraires:
+    """Open, closed or unknown at `dt` (default: now), with the next change and a French label."""
+    texte = _normalise(horaires)
+    parsed = _parse(texte, fuseau)
+    if parsed is None:
+        return EtatHoraires(INCONNU, "Horaires non renseignés", texte)
+    if isinstance(parsed, _Invalide):
+        return EtatHoraires(INCONNU, "Horaires à vérifier", horaires or "", valide=False)
+    maintenant = _local(dt, fuseau)
+    try:
+        state, commentaire = parsed.state(maintenant)
+        prochain = parsed.next_change(maintenant)
+    except Exception:  # noqa: BLE001 - evaluation errors are reported like unreadable strings
+        return EtatHoraires(INCONNU, "Horaires à vérifier", horaires or "", valide=False)
+    commentaire = (commentaire or "").strip()
+    suffixe = f" ({commentaire})" if commentaire else ""
+    if state == State.OPEN:
+        if prochain is None:
+            libelle = "Ouvert 24 h/24" if texte.replace(" ", "") == "24/7" else "Ouvert"
+        else:
+            libelle = f"Ouvert · ferme {quand(prochain, maintenant)}"
+        return EtatHoraires(OUVERT, libelle + suffixe, texte, True, prochain, commentaire)
+    if state == State.CLOSED:
+        libelle = "Fermé" if prochain is None else f"Fermé · ouvre {quand(prochain, maintenant)}"
+        return EtatHoraires(FERME, libelle + suffixe, texte, True, prochain, commentaire)
+    libelle = commentaire[:1].upper() + commentaire[1:] if commentaire else "Horaires non précisés"
+    return EtatHoraires(INCONNU, libelle, texte, True, prochain, commentaire)
+
+
+def etat_bref(horaires: str | None, dt: datetime | None = None, *, fuseau: str = FUSEAU_PAR_DEFAUT) -> tuple[str, str, bool]:
+    """(etat, libelle, valide) of `state_at`, cached per string and minute (for lists of results)."""
+    instant = dt if dt is not None else datetime.now(_zone(fuseau))
+    return etat_bref_minute(_normalise(horaires), fuseau, minute_of(instant))
+
+
+def minute_of(dt: datetime) -> int:
+    """Minutes since the epoch (a cheap cache key: hashing an aware datetime asks its zone each time)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=_zone(FUSEAU_PAR_DEFAUT))
+    return int(dt.timestamp()) // 60
+
+
+@lru_cache(maxsize=32768)
+def etat_bref_minute(texte: str, fuseau: str, minute: int) -> tuple[str, str, bool]:
+    """`etat_bref` for a normalised string and a minute given by `minute_of`."""
+    if not texte:
+        return INCONNU, "Horaires non renseignés", True
+    moment = datetime.fromtimestamp(minute * 60, _zone(fuseau))
+    etat = state_at(texte, moment, fuseau=fuseau)
+    return etat.etat, etat.libelle, etat.valide
+
+
+def est_ouvert(horaires: str | None, dt: datetime | None = None, *, fuseau: str = FUSEAU_PAR_DEFAUT) -> bool:
+    """True only when the lieu is known to be open at `dt` (empty, invalid or unknown → False)."""
+    texte = _normalise(horaires)
+    if not texte:
+        return False
+    maintenant = _local(dt, fuseau)
+    return _est_ouvert_minute(texte, fuseau, maintenant.replace(second=0, microsecond=0))
+
+
+@lru_cache(maxsize=65536)
+def _est_ouvert_minute(texte: str, fuseau: str, minute: datetime) -> bool:
+    parsed = _parse(texte, fuseau)
+    if not isinstance(parsed, OpeningHours):
+        return False
+    try:
+        return parsed.is_open(minute)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+# --- week-end --------------------------------------------------------------------------------------
+
+WEEK_END_SEMAINES = 5  # look this many weeks ahead (covers "first Saturday of the month" rules)
+
+
+def ouvert_le_week_end(
+    horaires: str | None, reference: datetime | date | None = None, *, fuseau: str = FUSEAU_PAR_DEFAUT
+) -> bool | None:
+    """Whether the lieu opens on a Saturday or a Sunday in the coming weeks; None if unknown/unreadable."""
+    texte = _normalise(horaires)
+    if not texte:
+        return None
+    if isinstance(reference, datetime):
+        jour = _local(reference, fuseau).date()
+    elif isinstance(reference, date):
+        jour = reference
+    else:
+        jour = _local(None, fuseau).date()
+    lundi = jour - timedelta(days=jour.weekday())
+    return _ouvert_week_end(texte, fuseau, lundi)
+
+
+@lru_cache(maxsize=16384)
+def _ouvert_week_end(texte: str, fuseau: str, lundi: date) -> bool | None:
+    parsed = _parse(texte, fuseau)
+    if not isinstance(parsed, OpeningHours):
+        return None
+    zone = _zone(fuseau)
+    for semaine_index in range(WEEK_END_SEMAINES):
+        samedi = lundi + timedelta(days=7 * semaine_index + 5)
+        debut = datetime.combine(samedi, time(0, 0), zone)
+        fin = datetime.combine(samedi + timedelta(days=2), time(0, 0), zone)
+        try:
+            for start, end, state, _comment in parsed.intervals(debut, fin):
+                if state == State.OPEN and end > start:
+                    return True
+        except Exception:  # noqa: BLE001
+            return None
+    return False
+
+
+# --- week table ------------------------------------------------------------------------------------
+
+
+@dataclass
+class JourHoraires:
+    nom: str  # "lundi"…
+    date: date
+    intervalles: list[tuple[str, str]] = field(default_factory=list)  # [("09:00", "12:00"), …]
+    commentaires: list[str] = field(default_factory=list)
+    aujourd_hui: bool = False
+
+    @property
+    def ferme(self) -> bool:
+        return not self.intervalles
+
+    @property
+    def libelle(self) -> str:
+        if not self.intervalles:
+            return "Fermé"
+        if self.intervalles == [("00:00", "24:00")]:
+            texte = "Ouvert 24 h/24"
+        else:
+            texte = ", ".join(f"{debut} – {fin}" for debut, fin in self.intervalles)
+        if self.commentaires:
+            texte += " (" + ", ".join(self.commentaires) + ")"
+        return texte
+
+
+@dataclass
+class Semaine:
+    texte: str
+    valide: bool
+    renseigne: bool
+    jours: list[JourHoraires] = field(default_factory=list)
+    message: str = ""
+
+
+def semaine(
+    horaires: str | None, jour: date | datetime | None = None, *, fuseau: str = FUSEAU_PAR_DEFAUT
+) -> Semaine:
+    """The week (Monday → Sunday) holding `jour` (default today): intervals per day, or "Fermé".
+
+    An opening that runs past midnight is shown on the day it starts ("22:00 – 02:00"). Public holidays of
+    that week are taken into account (a holiday closed by `PH off` shows "Fermé").
+    """
+    texte = _normalise(horaires)
+    parsed = _parse(texte, fuseau)
+    if parsed is None:
+        return Semaine(texte, True, False, message="Horaires non renseignés")
+    if isinstance(parsed, _Invalide):
+        return Semaine(horaires or "", False, True, message=parsed.message)
+    zone = _zone(fuseau)
+    if isinstance(jour, datetime):
+        aujourd_hui = _local(jour, fuseau).date()
+    elif isinstance(jour, date):
+        aujourd_hui = jour
+    else:
+        aujourd_hui = _local(None, fuseau).date()
+    lundi = aujourd_hui - timedelta(days=aujourd_hui.weekday())
+    jours = [
+        JourHoraires(JOURS[i], lundi + timedelta(days=i), aujourd_hui=(lundi + timedelta(days=i) == aujourd_hui))
+        for i in range(7)
+    ]
+    debut = datetime.combine(lundi - timedelta(days=1), time(0, 0), zone)
+    fin = datetime.combine(lundi + timedelta(days=8), time(0, 0), zone)
+    try:
+        intervals = list(parsed.intervals(debut, fin))
+    except Exception:  # noqa: BLE001
+        return Semaine(horaires or "", False, True, message="Horaires illisibles.")
+    for start, end, state, commentaire in intervals:
+        if state != State.OPEN or end is None or end <= start:
+            continue
+        _placer(jours, lundi, start, end, (commentaire or "").strip())
+    return Semaine(texte, True, True, jours)
+
+
+def _placer(jours: list[JourHoraires], lundi: date, start: datetime, end: datetime, commentaire: str) -> None:
+    jour_debut = start.date()
+    # Overnight opening (less than a day, ends the next morning): one entry on the day it starts.
+    if end - start < timedelta(days=1) and end.date() == jour_debut + timedelta(days=1) and start.time() != time(0):
+        _ajouter(jours, lundi, jour_debut, _hhmm(start), "24:00" if end.time() == time(0) else _hhmm(end), commentaire)
+        return
+    curseur = start
+    while curseur < end:
+        minuit = datetime.combine(curseur.date() + timedelta(days=1), time(0, 0), curseur.tzinfo)
+        morceau_fin = min(end, minuit)
+        if morceau_fin > curseur:
+            fin_txt = "24:00" if morceau_fin == minuit else _hhmm(morceau_fin)
+            _ajouter(jours, lundi, curseur.date(), _hhmm(curseur), fin_txt, commentaire)
+        curseur = minuit
+
+
+def _ajouter(jours, lundi, jour: date, debut: str, fin: str, commentaire: str) -> None:
+    index = (jour - lundi).days
+    if not 0 <= index < 7:
+        return
+    entree = jours[index]
+    if entree.intervalles and entree.intervalles[-1][1] == debut:
+        entree.intervalles[-1] = (entree.intervalles[-1][0], fin)  # contiguous pieces read as one
+    else:
+        entree.intervalles.append((debut, fin))
+    if commentaire and commentaire not in entree.commentaires:
+        entree.commentaires.append(commentaire)
+
+
+# --- for moderators --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HorairesInvalides:
+    texte: str
+    nombre: int  # number of (non-merged) lieux using this string
+    message: str
+
+
+def horaires_invalides() -> list[HorairesInvalides]:
+    """Every distinct unreadable `horaires` string of the published lieux, most used first."""
+    from django.db.models import Count
+
+    from .models import Lieu
+
+    rows = (
+        Lieu.objects.filter(fusionne_dans__isnull=True)
+        .exclude(horaires="")
+        .values("horaires")
+        .annotate(nombre=Count("id"))
+        .order_by()
+    )
+    out = []
+    for row in rows.iterator(chunk_size=5000):
+        message = erreur(row["horaires"])
+        if message:
+            out.append(HorairesInvalides(row["horaires"], row["nombre"], message))
+    out.sort(key=lambda item: (-item.nombre, item.texte))
+    return out
+
+
+def invalid_hours_queryset():
+    """Published lieux whose `horaires` cannot be read (for the moderation screens)."""
+    from .models import Lieu
+
+    textes = [item.texte for item in horaires_invalides()]
+    return Lieu.objects.filter(fusionne_dans__isnull=True, horaires__in=textes).order_by("nom", "id")

@@ -1,0 +1,293 @@
+/* The map of lieux (MapLibre GL, vendored under static/vendor/maplibre-gl/).
+ *
+ * An addition to the list, never a replacement: the section stays hidden without JavaScript or WebGL.
+ * It asks /api/v1/carte for what to draw in the visible box, with the page's filters, after every
+ * move: counts per région or département at low zoom, grid clusters from the server at middle zoom,
+ * points at high zoom. Counts are HTML labels over the circles, so no font server is needed; the
+ * base layer is built here from the outlines of régions and départements shipped with the site, or
+ * comes from an online style when the site sets MEDNUM_MAP_STYLE_URL.
+ *
+ * For tests and measurements: `window.mednumCarte` is the map; `window.mednumCarteEtat` tells when
+ * the first data was drawn (`premierRendu`, milliseconds since navigation start).
+ */
+(function () {
+  "use strict";
+
+  var section = document.getElementById("carte");
+  if (!section) return;
+  var conteneur = document.getElementById("carte-maplibre");
+  var etatTexte = document.getElementById("carte-etat");
+  var d = section.dataset;
+  var etat = { premierRendu: null, chargements: 0, erreurs: 0 };
+  window.mednumCarteEtat = etat;
+
+  function webglDisponible() {
+    try {
+      var canvas = document.createElement("canvas");
+      return !!(window.WebGL2RenderingContext && canvas.getContext("webgl2")) || !!canvas.getContext("webgl");
+    } catch (e) {
+      return false;
+    }
+  }
+
+  if (!window.maplibregl || !webglDisponible()) {
+    section.hidden = false;
+    conteneur.remove();
+    if (etatTexte) etatTexte.textContent = "La carte ne peut pas s’afficher sur cet appareil. La liste contient tous les lieux.";
+    return;
+  }
+  section.hidden = false;
+
+  var BLEU = "#000091";
+  var ROUGE = "#e1000f";
+
+  /* The offline base: a background first (the map is ready at once), then the outlines of régions
+   * and départements, added under the lieux once the first data is drawn (they weigh 2 MB). */
+  function styleHorsLigne() {
+    return {
+      version: 8,
+      sources: {},
+      layers: [{ id: "fond", type: "background", paint: { "background-color": "#e3eaf2" } }]
+    };
+  }
+
+  function ajouterContours() {
+    if (d.styleUrl || map.getSource("departements")) return;
+    var attribution = "Contours : IGN, ADMIN EXPRESS (Licence Ouverte 2.0)";
+    map.addSource("regions", { type: "geojson", data: d.regions, attribution: attribution });
+    map.addSource("departements", { type: "geojson", data: d.departements, attribution: attribution });
+    map.addLayer({
+      id: "departements-surface", type: "fill", source: "departements", paint: { "fill-color": "#fbfbfb" }
+    }, "groupes");
+    map.addLayer({
+      id: "departements-contour", type: "line", source: "departements", minzoom: 5,
+      paint: { "line-color": "#929292", "line-width": ["interpolate", ["linear"], ["zoom"], 5, 0.4, 10, 1.2] }
+    }, "groupes");
+    map.addLayer({
+      id: "regions-contour", type: "line", source: "regions",
+      paint: { "line-color": "#6a6af4", "line-width": ["interpolate", ["linear"], ["zoom"], 3, 0.8, 10, 2] }
+    }, "groupes");
+  }
+
+  var options = {
+    container: conteneur,
+    style: d.styleUrl || styleHorsLigne(),
+    center: [parseFloat(d.lon), parseFloat(d.lat)],
+    zoom: parseFloat(d.zoom),
+    minZoom: 2,
+    maxZoom: 18,
+    dragRotate: false,
+    pitchWithRotate: false,
+    touchPitch: false,
+    attributionControl: { compact: true },
+    locale: {
+      "Map.Title": "Carte des lieux de médiation numérique",
+      "NavigationControl.ZoomIn": "Zoomer",
+      "NavigationControl.ZoomOut": "Dézoomer",
+      "NavigationControl.ResetBearing": "Remettre le nord en haut",
+      "Popup.Close": "Fermer",
+      "AttributionControl.ToggleAttribution": "Afficher les sources de la carte",
+      "Marker.Title": "Lieu",
+      "FullscreenControl.Enter": "Afficher la carte en plein écran",
+      "FullscreenControl.Exit": "Quitter le plein écran",
+      "ScaleControl.Meters": "m",
+      "ScaleControl.Kilometers": "km"
+    }
+  };
+  if (d.bbox) {
+    var b = d.bbox.split(",").map(parseFloat);
+    if (b.length === 4 && b.every(isFinite)) {
+      options.bounds = [[b[0], b[1]], [b[2], b[3]]];
+      options.fitBoundsOptions = { padding: 20 };
+    }
+  }
+
+  var map = new maplibregl.Map(options);
+  window.mednumCarte = map;
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+  // MapLibre names its canvas « Carte … » (locale) with role region; the container already has one.
+  var canvas = map.getCanvas();
+  canvas.setAttribute("aria-describedby", "carte-description");
+
+  var VIDE = { type: "FeatureCollection", features: [] };
+  var pret = false; // the style is loaded and our layers added
+  var enAttente = null; // data that arrived before
+  var marqueurs = [];
+  var controleur = null;
+  var minuteur = null;
+
+  function ajouterCouches() {
+    map.addSource("resultats", { type: "geojson", data: VIDE });
+    map.addLayer({
+      id: "groupes",
+      type: "circle",
+      source: "resultats",
+      filter: ["!=", ["get", "genre"], "lieu"],
+      paint: {
+        "circle-color": BLEU,
+        "circle-opacity": 0.85,
+        "circle-stroke-color": "#ffffff",
+        "circle-stroke-width": 2,
+        "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "nombre"]], 1, 12, 10, 22, 40, 34]
+      }
+    });
+    map.addLayer({
+      id: "lieux",
+      type: "circle",
+      source: "resultats",
+      filter: ["==", ["get", "genre"], "lieu"],
+      paint: {
+        "circle-color": ROUGE,
+        "circle-stroke-color": "#ffffff",
+        "circle-stroke-width": 2,
+        "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 5, 14, 8]
+      }
+    });
+  }
+
+  /* /api/v1/carte answer → GeoJSON features with `genre` (region, departement, grappe, lieu) and `nombre`. */
+  function versGeojson(data) {
+    var features = [];
+    function point(lon, lat, props) {
+      features.push({ type: "Feature", geometry: { type: "Point", coordinates: [lon, lat] }, properties: props });
+    }
+    var genreTerritoire = data.mode === "departements" ? "departement" : "region";
+    (data.territoires || []).forEach(function (t) {
+      if (t[4] > 0) point(t[3], t[2], { genre: genreTerritoire, code: t[0], nom: t[1], nombre: t[4] });
+    });
+    (data.grappes || []).forEach(function (g) {
+      point(g[1], g[0], { genre: "grappe", nombre: g[2] });
+    });
+    (data.points || []).forEach(function (p) {
+      point(p[2], p[1], { genre: "lieu", id: p[0], type: p[3] || "", nombre: 1 });
+    });
+    return { type: "FeatureCollection", features: features, nombre: data.nombre || 0, mode: data.mode };
+  }
+
+  function afficherComptes(collection) {
+    marqueurs.forEach(function (m) { m.remove(); });
+    marqueurs = [];
+    collection.features.forEach(function (f) {
+      if (f.properties.genre === "lieu") return;
+      var el = document.createElement("span");
+      el.className = "lieux-carte__compte";
+      el.setAttribute("aria-hidden", "true");
+      el.textContent = f.properties.nombre >= 10000 ? Math.round(f.properties.nombre / 1000) + " k" : String(f.properties.nombre);
+      marqueurs.push(new maplibregl.Marker({ element: el }).setLngLat(f.geometry.coordinates).addTo(map));
+    });
+  }
+
+  function dire(collection) {
+    if (!etatTexte) return;
+    var n = collection.nombre;
+    var texte = n === 0 ? "Aucun lieu dans cette partie de la carte." : n + (n > 1 ? " lieux" : " lieu") + " dans cette partie de la carte";
+    if (collection.mode === "regions") texte += " (nombres par région)";
+    else if (collection.mode === "departements") texte += " (nombres par département)";
+    etatTexte.textContent = n === 0 ? texte : texte + ".";
+  }
+
+  function emprise() {
+    var b = map.getBounds();
+    var w = Math.max(-180, b.getWest()), s = Math.max(-89.9, b.getSouth());
+    var e = Math.min(180, b.getEast()), n = Math.min(89.9, b.getNorth());
+    return [w, s, e, n].map(function (v) { return v.toFixed(5); }).join(",");
+  }
+
+  function charger() {
+    var params = new URLSearchParams(d.filtres || "");
+    params.set("bbox", emprise());
+    // The API counts zoom levels in 256-pixel tiles; MapLibre's are 512 pixels: one level apart.
+    params.set("z", String(Math.max(0, Math.min(22, Math.round(map.getZoom() + 1)))));
+    if (controleur) controleur.abort();
+    controleur = window.AbortController ? new AbortController() : null;
+    fetch(d.api + "?" + params.toString(), {
+      headers: { Accept: "application/json" },
+      signal: controleur ? controleur.signal : undefined
+    })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (data) {
+        var collection = versGeojson(data);
+        if (pret) appliquer(collection);
+        else enAttente = collection;
+      })
+      .catch(function (erreur) {
+        if (erreur && erreur.name === "AbortError") return;
+        etat.erreurs += 1;
+        if (etatTexte) etatTexte.textContent = "Les lieux n’ont pas pu être chargés sur la carte. La liste reste disponible.";
+      });
+  }
+
+  function appliquer(collection) {
+    map.getSource("resultats").setData(collection);
+    afficherComptes(collection);
+    dire(collection);
+    etat.chargements += 1;
+    if (etat.premierRendu === null) {
+      map.once("idle", function () {
+        etat.premierRendu = performance.now();
+        section.setAttribute("data-rendu", "1");
+        ajouterContours();
+      });
+      map.triggerRepaint();
+    }
+  }
+
+  function plusTard() {
+    clearTimeout(minuteur);
+    minuteur = setTimeout(charger, 120);
+  }
+
+  function zoomerSur(feature) {
+    var genre = feature.properties.genre;
+    var cible = genre === "region" ? 7 : genre === "departement" ? 9 : map.getZoom() + 2;
+    map.easeTo({ center: feature.geometry.coordinates, zoom: Math.min(cible, 16) });
+  }
+
+  function ouvrirLieu(feature) {
+    var id = feature.properties.id;
+    var contenu = document.createElement("div");
+    contenu.className = "lieux-carte__popup";
+    var lien = document.createElement("a");
+    lien.href = "/lieux/" + encodeURIComponent(id) + "/";
+    lien.textContent = "Voir la fiche du lieu";
+    contenu.appendChild(lien);
+    var popup = new maplibregl.Popup({ closeButton: true, maxWidth: "260px" })
+      .setLngLat(feature.geometry.coordinates)
+      .setDOMContent(contenu)
+      .addTo(map);
+    fetch("/api/v1/lieux/" + encodeURIComponent(id), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (lieu) {
+        if (!lieu || !popup.isOpen()) return;
+        lien.textContent = lieu.nom;
+        if (lieu.slug) lien.href = "/lieux/" + encodeURIComponent(lieu.slug + "-" + lieu.id) + "/";
+        var adresse = document.createElement("p");
+        adresse.className = "fr-text--sm fr-mb-0";
+        adresse.textContent = [lieu.adresse, (lieu.code_postal || "") + " " + (lieu.commune || "")].join(", ");
+        contenu.appendChild(adresse);
+      })
+      .catch(function () {});
+  }
+
+  // The first data is asked for at once, while the map loads.
+  charger();
+  map.on("load", function () {
+    ajouterCouches();
+    pret = true;
+    if (enAttente) {
+      appliquer(enAttente);
+      enAttente = null;
+    }
+    map.on("moveend", plusTard);
+    map.on("click", "groupes", function (e) { if (e.features && e.features[0]) zoomerSur(e.features[0]); });
+    map.on("click", "lieux", function (e) { if (e.features && e.features[0]) ouvrirLieu(e.features[0]); });
+    ["groupes", "lieux"].forEach(function (couche) {
+      map.on("mouseenter", couche, function () { map.getCanvas().style.cursor = "pointer"; });
+      map.on("mouseleave", couche, function () { map.getCanvas().style.cursor = ""; });
+    });
+  });
+})();

@@ -1,0 +1,212 @@
+"""In a real Chromium (Debian's), through Playwright: the search of lieux as people use it.
+
+- a person using only the keyboard searches « Sète » from the home page, keeps the lieux offering
+  « Aide aux démarches administratives », opens one and prints its sheet;
+- the map draws the server's clusters (WebGL on SwiftShader, the CPU renderer);
+- axe-core finds no serious or critical violation on the home, results, map, lieu and commune pages.
+"""
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.cache import cache
+
+from mednum.territoires import search as communes_search
+from tests.factories import CommuneFactory, DepartementFactory, RegionFactory, make_lieu
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DEMARCHES = "Aide aux démarches administratives"
+OUTILS = "Maîtrise des outils numériques du quotidien"
+SETE = (43.4028, 3.6928)
+
+
+@pytest.fixture
+def donnees():
+    """A few communes around Sète and lieux near it: a dozen close together (one cluster on the map)."""
+    cache.clear()
+    region = RegionFactory(code="76", nom="Occitanie", slug="occitanie")
+    herault = DepartementFactory(code="34", nom="Hérault", slug="herault", region=region, chef_lieu="34172")
+    CommuneFactory(code="34172", nom="Montpellier", slug="montpellier", codes_postaux=["34000"],
+                   population=300000, departement=herault, latitude=43.6107, longitude=3.8767)
+    CommuneFactory(code="34108", nom="Frontignan", slug="frontignan", codes_postaux=["34110"],
+                   population=23000, departement=herault, latitude=43.4483, longitude=3.7561)
+    sete = CommuneFactory(code="34301", nom="Sète", slug="sete", codes_postaux=["34200"], population=44000,
+                          departement=herault, latitude=SETE[0], longitude=SETE[1])
+    communes_search.invalidate_index()
+    lieux = []
+    for n in range(12):
+        lieux.append(make_lieu(
+            source_id=f"sete-{n}",
+            nom=f"Espace numérique du port {n + 1}" if n % 2 == 0 else f"Atelier informatique {n + 1}",
+            code_insee="34301", commune="Sète", code_postal="34200",
+            adresse=f"{n + 1} quai de la Marine",
+            latitude=f"{SETE[0] + 0.0006 * (n % 4):.5f}", longitude=f"{SETE[1] + 0.0006 * (n // 4):.5f}",
+            services=DEMARCHES if n % 2 == 0 else OUTILS,
+            telephone="+33467000000", site_web="https://port.example.fr",
+            horaires="Mo-Fr 09:00-12:00,14:00-18:00",
+        ))
+    make_lieu(source_id="frontignan-1", nom="Médiathèque de Frontignan", code_insee="34108",
+              commune="Frontignan", code_postal="34110", latitude="43.4483", longitude="3.7561",
+              services=DEMARCHES)
+    yield {"sete": sete, "lieux": lieux}
+    cache.clear()
+    communes_search.invalidate_index()
+
+
+def focused(page) -> dict:
+    return page.evaluate(
+        "() => { const e = document.activeElement; return {id: e.id, tag: e.tagName, "
+        "text: (e.innerText || e.value || '').trim(), href: e.getAttribute('href') || ''}; }"
+    )
+
+
+def tab_to(page, predicate, limit=150, backwards=False):
+    """Press Tab (or Shift+Tab) until `predicate(focused element)` holds; fail after `limit` presses."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if backwards else "Tab")
+        element = focused(page)
+        if predicate(element):
+            return element
+        seen.append(element.get("id") or element.get("text")[:30])
+    raise AssertionError(f"Élément jamais atteint au clavier ; parcours : {seen}")
+
+
+def test_keyboard_only_search_filter_open_and_print(page, live_server, donnees):
+    page.goto(live_server.url + "/")
+    tab_to(page, lambda e: e["id"] == "commune-champ")
+    page.keyboard.type("Sète")
+    # The home page's suggestions (combobox): arrow down to « Sète », Enter opens it.
+    page.wait_for_selector("[role=listbox] [role=option]")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/(commune/34301|lieux/\?)"))
+    if "/lieux/" not in page.url:
+        # The chosen commune's page does not list lieux yet: « Trouver un lieu » in the menu, then search.
+        tab_to(page, lambda e: e["text"] == "Trouver un lieu")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/lieux/"))
+        tab_to(page, lambda e: e["id"] == "recherche-q")
+        page.keyboard.type("Sète")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"q=S"))
+    status = page.locator("#resultats-nombre")
+    assert "13 lieux" in status.inner_text() or "12 lieux" in status.inner_text(), status.inner_text()
+    assert "Sète (34200)" in status.inner_text()
+
+    # Filter « Aide aux démarches administratives »: Space checks the box, then « Appliquer les filtres ».
+    tab_to(page, lambda e: e["id"] == "filtre-services-0")
+    page.keyboard.press("Space")
+    assert page.locator("#filtre-services-0").is_checked()
+    tab_to(page, lambda e: e["text"] == "Appliquer les filtres")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"services=Aide"))
+    assert "7 lieux" in page.locator("#resultats-nombre").inner_text()
+    names = page.locator(".lieux-resultat h3 a").all_inner_texts()
+    assert names and all("Espace numérique" in n or "Frontignan" in n for n in names), names
+    assert page.locator("#filtre-services-0").is_checked()
+
+    # Open the first lieu of the list.
+    first = tab_to(page, lambda e: e["tag"] == "A" and e["text"].startswith("Espace numérique"))
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/lieux/[^?]+-\d+/$"))
+    assert page.locator("h1").inner_text() == first["text"]
+    assert "Aide aux démarches administratives" in page.locator("main").inner_text()
+
+    # « Imprimer la fiche » calls window.print (stubbed to record the call).
+    page.evaluate("() => { window.__impressions = 0; window.print = () => { window.__impressions += 1; }; }")
+    tab_to(page, lambda e: e["id"] == "fiche-imprimer")
+    page.keyboard.press("Enter")
+    assert page.evaluate("window.__impressions") == 1
+    page.keyboard.press("Space")
+    assert page.evaluate("window.__impressions") == 2
+
+    # The print style sheet: no header, footer, menu or buttons; the sheet's address and link targets shown.
+    page.emulate_media(media="print")
+    hidden = page.evaluate(
+        """() => ['header', 'footer', '.fr-breadcrumb', '#fiche-imprimer']
+              .map(s => document.querySelector(s))
+              .filter(Boolean)
+              .map(e => e.checkVisibility())"""
+    )
+    assert hidden == [False, False, False, False], hidden
+    assert page.locator(".lieux-imprime-seulement").is_visible()
+    assert "Fiche d’orientation imprimée depuis" in page.locator(".lieux-imprime-seulement").inner_text()
+    after = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.lieux-fiche a[href^=\"https://port\"]'), '::after').content"
+    )
+    assert "https://port.example.fr" in after
+    page.emulate_media(media="screen")
+    assert page.locator("header").first.is_visible()
+
+
+def test_map_draws_server_clusters(page, live_server, donnees):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/lieux/?commune=34301")
+    assert page.locator("#carte").is_visible()
+    assert page.evaluate("() => !!(document.createElement('canvas').getContext('webgl2') || "
+                         "document.createElement('canvas').getContext('webgl'))"), "WebGL indisponible"
+    page.wait_for_function("() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null",
+                           timeout=15000)
+    clusters = page.evaluate(
+        "() => window.mednumCarte.queryRenderedFeatures({layers: ['groupes']}).map(f => f.properties)"
+    )
+    assert clusters, "aucun regroupement dessiné"
+    assert all(c["genre"] == "grappe" for c in clusters)
+    assert sum(c["nombre"] for c in clusters) >= 12
+    labels = page.locator(".lieux-carte__compte").all_inner_texts()
+    assert any(int(label) >= 2 for label in labels if label.isdigit()), labels
+    # The map's text alternative, and the list still there.
+    assert "La carte reprend la liste des résultats" in page.locator("#carte-description").inner_text()
+    assert page.locator("#carte-maplibre").get_attribute("aria-label")
+    assert page.locator(".lieux-resultat").count() == 13
+    # Clicking a cluster zooms in.
+    page.locator("#carte-maplibre").scroll_into_view_if_needed()
+    zoom = page.evaluate("window.mednumCarte.getZoom()")
+    point = page.evaluate(
+        "() => { const f = window.mednumCarte.queryRenderedFeatures({layers: ['groupes']})[0]; "
+        "const p = window.mednumCarte.project(f.geometry.coordinates); "
+        "const r = document.querySelector('#carte-maplibre').getBoundingClientRect(); "
+        "return {x: r.left + p.x, y: r.top + p.y}; }"
+    )
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_function(f"() => window.mednumCarte.getZoom() > {zoom + 1}", timeout=5000)
+    assert not errors, errors
+
+
+def serious(results) -> list[dict]:
+    return [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+
+
+def check_axe(page, name):
+    results = Axe().run(page)
+    problems = serious(results)
+    if problems:
+        print(f"\n=== axe : {name} ===")
+        for violation in problems:
+            print(f"- {violation['id']} ({violation['impact']}) : {violation['help']}")
+            for node in violation["nodes"][:5]:
+                print(f"    {node['target']} : {node.get('failureSummary', '')[:300]}")
+    assert not problems, f"{name} : " + ", ".join(v["id"] for v in problems)
+
+
+def test_axe_no_serious_violations(page, live_server, donnees):
+    sete_lieu = donnees["lieux"][0]
+    pages = {
+        "accueil": "/",
+        "résultats": "/lieux/?commune=34301&services=Aide+aux+d%C3%A9marches+administratives",
+        "carte": "/lieux/?commune=34301&vue=carte",
+        "fiche du lieu": f"/lieux/{sete_lieu.slug}-{sete_lieu.pk}/",
+        "commune": "/territoires/communes/sete/",
+        "widget": "/widget?commune=34301",
+    }
+    for name, path in pages.items():
+        page.goto(live_server.url + path)
+        if page.locator("#carte").count():
+            page.wait_for_function(
+                "() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null", timeout=15000
+            )
+        check_axe(page, name)

@@ -1,0 +1,151 @@
+"""The BAN geocoder adapter, against a local fake of the BAN search API (never the internet)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from mednum.geo.geocoder import BanGeocoder, GeocodeQuery, geocoder_from_settings
+
+
+def feature(lat, lon, score=0.9, citycode="51454", postcode="51100", label="1 Rue de Vesle 51100 Reims"):
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"score": score, "citycode": citycode, "postcode": postcode, "label": label}}
+
+
+class FakeBan(BaseHTTPRequestHandler):
+    """Answers like BAN's /search/; the address text chooses the behaviour."""
+
+    requests: list[dict] = []
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        params = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+        FakeBan.requests.append({"path": url.path, **params})
+        q = params.get("q", "")
+        if url.path != "/search/":
+            return self._send(404, b"{}")
+        if "lent" in q:
+            time.sleep(1.5)
+            return self._send(200, json.dumps({"features": [feature(49.25, 4.03)]}).encode())
+        if "erreur" in q:
+            return self._send(500, b"Internal Server Error")
+        if "casse" in q:
+            return self._send(200, b'{"features": [')
+        if "vide" in q:
+            return self._send(200, json.dumps({"type": "FeatureCollection", "features": []}).encode())
+        if "douteux" in q:
+            return self._send(200, json.dumps({"features": [feature(49.25, 4.03, score=0.3)]}).encode())
+        if "ailleurs" in q:
+            return self._send(200, json.dumps({"features": [feature(43.6, 1.44, citycode="31555", postcode="31000")]}).encode())
+        return self._send(200, json.dumps({"type": "FeatureCollection", "features": [feature(49.2501, 4.0302)]}).encode())
+
+    def _send(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def ban():
+    FakeBan.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeBan)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def query(adresse="1 rue de Vesle", **kwargs):
+    return GeocodeQuery(adresse=adresse, code_postal=kwargs.get("code_postal", "51100"),
+                        code_insee=kwargs.get("code_insee", "51454"), commune=kwargs.get("commune", "Reims"))
+
+
+def test_found(ban):
+    geocoder = BanGeocoder(ban + "/", timeout=1)
+    result = geocoder.geocode(query())
+    assert (result.latitude, result.longitude) == (49.2501, 4.0302)  # GeoJSON is [lon, lat]
+    assert result.score == 0.9 and result.citycode == "51454"
+    sent = FakeBan.requests[0]
+    assert sent == {"path": "/search/", "q": "1 rue de Vesle Reims", "postcode": "51100", "limit": "1"}
+
+
+@pytest.mark.parametrize("adresse", ["vide", "douteux", "ailleurs"])
+def test_not_accepted(ban, adresse):
+    geocoder = BanGeocoder(ban, timeout=1)
+    assert geocoder.geocode(query(adresse)) is None
+    assert geocoder.stats["errors"] == 0
+
+
+def test_postcode_checked_when_the_insee_code_is_unknown(ban):
+    geocoder = BanGeocoder(ban, timeout=1)
+    assert geocoder.geocode(query(code_insee="")) is not None
+    assert geocoder.geocode(query("2 rue", code_insee="", code_postal="51000")) is None
+
+
+@pytest.mark.parametrize("adresse", ["lent", "erreur", "casse"])
+def test_failures_give_no_result(ban, adresse):
+    geocoder = BanGeocoder(ban, timeout=0.3)
+    assert geocoder.geocode(query(adresse)) is None
+    assert geocoder.stats["errors"] == 1
+
+
+def test_batch_keeps_order_and_caches(ban):
+    geocoder = BanGeocoder(ban, timeout=1, max_workers=4)
+    results = geocoder.geocode_many([query(), query("vide"), query("erreur"), query()])
+    assert [r is not None for r in results] == [True, False, False, True]
+    assert len([r for r in FakeBan.requests if r["q"].startswith("1 rue")]) <= 2
+
+
+def test_stops_calling_after_consecutive_errors(ban):
+    geocoder = BanGeocoder(ban, timeout=1, max_consecutive_errors=3, max_workers=1)
+    geocoder.geocode_many([query(f"erreur {n}") for n in range(10)])
+    assert len(FakeBan.requests) == 3 and geocoder.disabled
+    assert geocoder.geocode(query()) is None
+
+
+def test_unreachable_service():
+    geocoder = BanGeocoder("http://127.0.0.1:9", timeout=0.5)
+    assert geocoder.geocode(query()) is None and geocoder.stats["errors"] == 1
+
+
+def test_from_settings(settings):
+    settings.MEDNUM_GEOCODER_URL = ""
+    assert geocoder_from_settings() is None
+    settings.MEDNUM_GEOCODER_URL = "https://data.geopf.fr/geocodage/"
+    geocoder = geocoder_from_settings()
+    assert isinstance(geocoder, BanGeocoder) and geocoder.base_url == "https://data.geopf.fr/geocodage"
+
+
+@pytest.mark.django_db
+def test_import_goes_on_when_the_geocoder_fails(ban, tmp_path):
+    from mednum.imports.engine import import_lieux
+    from mednum.lieux.models import Lieu, PositionPrecision
+    from tests.factories import CommuneFactory
+    from tests.imports.conftest import row, write_csv
+
+    CommuneFactory(code="51454", nom="Reims", codes_postaux=["51100"], latitude=49.2628, longitude=4.0347)
+    rows = [row(1, adresse="1 rue de Vesle"), row(2, adresse="2 rue lent"), row(3, adresse="3 rue erreur"),
+            row(4, adresse="4 rue casse"), row(5, adresse="5 rue douteux")]
+    for r in rows:
+        r["latitude"] = r["longitude"] = ""
+    report = import_lieux(write_csv(tmp_path / "l.csv", rows), "s", geocoder=BanGeocoder(ban, timeout=0.5))
+    assert report.exit_status == 0 and report.created == 5
+    assert (report.geocoded, report.placed_at_commune) == (1, 4)
+    lieux = {lieu.id_standard: lieu for lieu in Lieu.objects.all()}
+    assert lieux["lieu-1"].position_precision == PositionPrecision.ADRESSE
+    assert (lieux["lieu-1"].latitude, lieux["lieu-1"].longitude) == (49.2501, 4.0302)
+    for key in ("lieu-2", "lieu-3", "lieu-4", "lieu-5"):
+        assert lieux[key].position_precision == PositionPrecision.COMMUNE
+        assert (lieux[key].latitude, lieux[key].longitude) == (49.2628, 4.0347)

@@ -1,0 +1,141 @@
+"""The spatial index stays in step with lieux_lieu (SQLite triggers) and can be rebuilt (both databases)."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from mednum.geo import spatial_index
+from mednum.geo.nearest import nearest_ids
+from mednum.lieux.models import Lieu
+
+from .helpers import bulk, lieu, random_lieux
+
+pytestmark = pytest.mark.django_db
+
+sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'", reason="R*Tree: SQLite only")
+postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="GiST: PostgreSQL only")
+
+
+def rtree_rows():
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, min_lat, max_lat, min_lon, max_lon FROM {spatial_index.RTREE_TABLE} ORDER BY id")
+        return cursor.fetchall()
+
+
+def ids_near(lat, lon):
+    return [i for i, _ in nearest_ids(lat, lon, limit=100, radius_km=50)]
+
+
+def assert_consistent():
+    state = spatial_index.check()
+    assert state["eligible"] == state["indexed"]
+    assert state["stale"] == 0
+
+
+def test_insert_update_merge_delete_keep_the_index_in_step():
+    a = lieu(45.0, 5.0)
+    b = lieu(45.01, 5.01)
+    unlocated = lieu(None, None)
+    assert ids_near(45.0, 5.0) == [a.id, b.id]
+    assert_consistent()
+
+    a.latitude, a.longitude = 43.3, 5.4  # moved to Marseille
+    a.save()
+    assert ids_near(45.0, 5.0) == [b.id]
+    assert ids_near(43.3, 5.4) == [a.id]
+    assert_consistent()
+
+    unlocated.latitude, unlocated.longitude = 45.0, 5.0  # geocoded later
+    unlocated.save()
+    assert ids_near(45.0, 5.0) == [unlocated.id, b.id]
+
+    b.fusionne_dans = unlocated  # merged duplicate: out of the index
+    b.save()
+    assert ids_near(45.0, 5.0) == [unlocated.id]
+    assert_consistent()
+
+    b.fusionne_dans = None  # separated again by a reviewer
+    b.save()
+    assert ids_near(45.0, 5.0) == [unlocated.id, b.id]
+
+    Lieu.objects.filter(id=b.id).update(latitude=None)  # QuerySet.update is seen too
+    assert ids_near(45.0, 5.0) == [unlocated.id]
+
+    unlocated.delete()
+    assert ids_near(45.0, 5.0) == []
+    assert_consistent()
+
+
+def test_bulk_operations_are_indexed():
+    objs = bulk(random_lieux(300, seed=3))
+    assert_consistent()
+    Lieu.objects.filter(id__in=[o.id for o in objs[:100]]).update(fusionne_dans=objs[-1])
+    assert_consistent()
+    Lieu.objects.filter(id__in=[o.id for o in objs[100:150]]).delete()
+    assert_consistent()
+    assert spatial_index.check()["eligible"] == 150
+
+
+@sqlite_only
+def test_rtree_holds_one_box_per_located_unmerged_lieu():
+    a = lieu(45.123456, 5.654321)
+    lieu(None, 5.0)
+    rows = rtree_rows()
+    assert [r[0] for r in rows] == [a.id]
+    _, min_lat, max_lat, min_lon, max_lon = rows[0]
+    # 32-bit floats rounded outwards: the box always contains the real point.
+    assert min_lat <= a.latitude <= max_lat and min_lon <= a.longitude <= max_lon
+    assert max_lat - min_lat < 1e-5
+
+
+@sqlite_only
+def test_missing_triggers_are_repaired_after_migrate():
+    """Django rebuilds SQLite tables on some schema changes, which drops triggers: post_migrate repairs."""
+    a = lieu(45.0, 5.0)
+    with connection.cursor() as cursor:
+        for name in spatial_index.TRIGGER_NAMES:
+            cursor.execute(f"DROP TRIGGER {name}")
+    b = lieu(45.0, 5.001)  # not indexed: no trigger
+    assert ids_near(45.0, 5.0) == [a.id]
+    assert spatial_index.ensure_sqlite_index() is True
+    assert ids_near(45.0, 5.0) == [a.id, b.id]
+    assert spatial_index.ensure_sqlite_index() is False  # nothing to do any more
+    c = lieu(45.0, 5.002)
+    assert ids_near(45.0, 5.0) == [a.id, b.id, c.id]
+
+
+@sqlite_only
+def test_post_migrate_signal_is_connected():
+    from django.db.models.signals import post_migrate
+
+    assert any("mednum.geo.rtree" in str(key) for key, *_ in post_migrate.receivers)
+
+
+def test_rebuild_command():
+    objs = bulk(random_lieux(50, seed=4))
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {spatial_index.RTREE_TABLE}")
+        assert spatial_index.check()["indexed"] == 0
+    call_command("rebuild_spatial_index")
+    assert_consistent()
+    assert spatial_index.check()["indexed"] == len(objs)
+    call_command("rebuild_spatial_index", "--verifier")
+
+
+@postgres_only
+def test_gist_index_exists():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [spatial_index.GIST_INDEX])
+        (definition,) = cursor.fetchone()
+    assert "gist" in definition and "point(longitude, latitude)" in definition
+    assert "fusionne_dans_id IS NULL" in definition
+
+
+def test_modifie_le_index_exists():
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name = %s", [spatial_index.MODIFIE_LE_INDEX])
+        else:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = %s", [spatial_index.MODIFIE_LE_INDEX])
+        assert cursor.fetchone() is not None

@@ -1,0 +1,180 @@
+"""Opening hours: state now, French labels, week table, week-end, invalid strings (never an exception)."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mednum.lieux import hours
+
+PARIS = ZoneInfo("Europe/Paris")
+SEMAINE = "Mo-Fr 09:00-12:00,14:00-18:00; PH off"
+
+
+def at(*args, tz=PARIS):
+    return datetime(*args, tzinfo=tz)
+
+
+# 2026: 13 July is a Monday, 14 July (national day) a Tuesday, 25 December a Friday.
+
+
+def test_open_and_closing_time():
+    state = hours.state_at(SEMAINE, at(2026, 7, 15, 10, 0))
+    assert state.etat == "ouvert" and state.ouvert is True
+    assert state.libelle == "Ouvert · ferme à 12:00"
+    assert state.prochain_changement == at(2026, 7, 15, 12, 0)
+
+
+def test_closed_at_lunch_opens_later_today():
+    state = hours.state_at(SEMAINE, at(2026, 7, 15, 12, 30))
+    assert state.etat == "ferme" and state.ouvert is False
+    assert state.libelle == "Fermé · ouvre à 14:00"
+
+
+def test_closed_in_the_evening_opens_tomorrow():
+    assert hours.state_at(SEMAINE, at(2026, 7, 15, 19, 0)).libelle == "Fermé · ouvre demain à 09:00"
+
+
+def test_closed_on_friday_evening_opens_monday():
+    assert hours.state_at("Mo-Fr 09:00-18:00", at(2026, 7, 17, 19, 0)).libelle == "Fermé · ouvre lundi à 09:00"
+
+
+def test_national_day_is_a_public_holiday():
+    state = hours.state_at("Mo-Fr 09:00-18:00; PH off", at(2026, 7, 14, 10, 0))
+    assert state.etat == "ferme"
+    assert state.libelle == "Fermé · ouvre demain à 09:00"
+    assert hours.est_ouvert("Mo-Fr 09:00-18:00; PH off", at(2026, 7, 14, 10, 0)) is False
+    # Without "PH off" the same Tuesday is an ordinary open day.
+    assert hours.est_ouvert("Mo-Fr 09:00-18:00", at(2026, 7, 14, 10, 0)) is True
+
+
+def test_christmas_is_a_public_holiday():
+    state = hours.state_at("Mo-Fr 09:00-18:00; PH off", at(2026, 12, 25, 10, 0))
+    assert state.etat == "ferme"
+    assert state.libelle == "Fermé · ouvre lundi à 09:00"
+
+
+def test_open_across_midnight():
+    texte = "Fr 22:00-02:00"
+    assert hours.est_ouvert(texte, at(2026, 7, 17, 23, 30)) is True  # Friday night
+    saturday_night = hours.state_at(texte, at(2026, 7, 18, 1, 0))  # still open on Saturday at 01:00
+    assert saturday_night.etat == "ouvert"
+    assert saturday_night.libelle == "Ouvert · ferme à 02:00"
+    assert hours.est_ouvert(texte, at(2026, 7, 18, 2, 30)) is False
+    assert hours.state_at(texte, at(2026, 7, 17, 21, 0)).libelle == "Fermé · ouvre à 22:00"
+    assert hours.state_at(texte, at(2026, 7, 17, 22, 30)).libelle == "Ouvert · ferme demain à 02:00"
+
+
+def test_closing_at_midnight_reads_a_minuit():
+    assert hours.state_at("Mo-Su 18:00-24:00", at(2026, 7, 15, 19, 0)).libelle == "Ouvert · ferme à minuit"
+
+
+def test_week_end():
+    assert hours.state_at("Sa-Su 10:00-17:00", at(2026, 7, 18, 11, 0)).etat == "ouvert"
+    assert hours.state_at("Mo-Fr 09:00-18:00", at(2026, 7, 18, 11, 0)).libelle == "Fermé · ouvre lundi à 09:00"
+    assert hours.ouvert_le_week_end("Mo-Fr 09:00-18:00", date(2026, 7, 15)) is False
+    assert hours.ouvert_le_week_end("Mo-Sa 09:00-12:00", date(2026, 7, 15)) is True
+    assert hours.ouvert_le_week_end("Su 10:00-12:00", date(2026, 7, 15)) is True
+    assert hours.ouvert_le_week_end("Fr 22:00-02:00", date(2026, 7, 15)) is True  # Saturday 00:00-02:00
+    assert hours.ouvert_le_week_end("Sa[1] 09:00-12:00", date(2026, 7, 15)) is True  # first Saturday of August
+    assert hours.ouvert_le_week_end("", date(2026, 7, 15)) is None
+    assert hours.ouvert_le_week_end("samedi matin", date(2026, 7, 15)) is None
+
+
+def test_far_next_change_uses_a_date():
+    state = hours.state_at("Jan 10 10:00-12:00", at(2026, 7, 13, 11, 0))
+    assert state.libelle == "Fermé · ouvre le 10 janvier à 10:00"
+    assert hours.state_at("off", at(2026, 7, 13, 11, 0)).libelle == "Fermé"
+    assert hours.state_at("24/7", at(2026, 7, 13, 11, 0)).libelle == "Ouvert 24 h/24"
+
+
+def test_comments_are_kept():
+    state = hours.state_at('Mo 10:00-12:00 "sur rendez-vous"', at(2026, 7, 13, 11, 0))
+    assert state.libelle == "Ouvert · ferme à 12:00 (sur rendez-vous)"
+    assert state.commentaire == "sur rendez-vous"
+
+
+@pytest.mark.parametrize("texte", ["lundi 9h-12h", "Mo-Fr 9-18", "Mo-Fr 09:00-25:00;;", "n'importe quoi", "Lu-Ve 09:00-18:00"])
+def test_invalid_strings_are_flagged_never_raised(texte):
+    state = hours.state_at(texte, at(2026, 7, 15, 10, 0))
+    assert state.valide is False
+    assert state.etat == "inconnu" and state.ouvert is None
+    assert state.texte == texte  # shown as given
+    assert state.libelle == "Horaires à vérifier"
+    assert hours.est_ouvert(texte, at(2026, 7, 15, 10, 0)) is False
+    assert hours.est_valide(texte) is False
+    assert hours.erreur(texte).startswith("Syntaxe d'horaires OpenStreetMap non reconnue")
+    week = hours.semaine(texte, date(2026, 7, 15))
+    assert week.valide is False and week.jours == [] and week.texte == texte
+    assert hours.parse(texte) is None
+
+
+def test_empty_hours():
+    state = hours.state_at("", at(2026, 7, 15, 10, 0))
+    assert (state.etat, state.libelle, state.valide) == ("inconnu", "Horaires non renseignés", True)
+    assert hours.est_valide("") is True and hours.erreur("") is None
+    assert hours.semaine(None).renseigne is False
+
+
+def test_week_table():
+    week = hours.semaine(SEMAINE + "; Fr 14:00-18:00, 22:00-02:00; Su 20:00-24:00", date(2026, 7, 15))
+    assert week.valide and week.renseigne
+    table = {j.nom: j.libelle for j in week.jours}
+    assert [j.nom for j in week.jours] == list(hours.JOURS)
+    assert table == {
+        "lundi": "09:00 – 12:00, 14:00 – 18:00",
+        "mardi": "Fermé",  # 14 July
+        "mercredi": "09:00 – 12:00, 14:00 – 18:00",
+        "jeudi": "09:00 – 12:00, 14:00 – 18:00",
+        "vendredi": "14:00 – 18:00, 22:00 – 02:00",
+        "samedi": "Fermé",  # 00:00-02:00 belongs to Friday's night
+        "dimanche": "20:00 – 24:00",
+    }
+    assert [j.aujourd_hui for j in week.jours] == [False, False, True, False, False, False, False]
+    assert week.jours[0].date == date(2026, 7, 13)
+    assert week.jours[0].intervalles == [("09:00", "12:00"), ("14:00", "18:00")]
+    assert hours.semaine("24/7", date(2026, 7, 15)).jours[3].libelle == "Ouvert 24 h/24"
+
+
+def test_overseas_time_zone():
+    # 10:00 in Paris is 04:00 in Guadeloupe: a 09:00-18:00 place there is still closed.
+    moment = at(2026, 7, 15, 10, 0)
+    fuseau = hours.fuseau_pour_code_insee("97105")
+    assert fuseau == "America/Guadeloupe"
+    assert hours.est_ouvert("Mo-Fr 09:00-18:00", moment, fuseau=fuseau) is False
+    assert hours.state_at("Mo-Fr 09:00-18:00", moment, fuseau=fuseau).libelle == "Fermé · ouvre à 09:00"
+    assert hours.fuseau_pour_code_insee("69123") == "Europe/Paris"
+    assert hours.fuseau_pour_code_insee("") == "Europe/Paris"
+
+
+def test_naive_and_utc_datetimes_are_read_as_local_time():
+    assert hours.est_ouvert(SEMAINE, datetime(2026, 7, 15, 10, 0)) is True
+    # Summer time: UTC+2 in Paris.
+    assert hours.est_ouvert(SEMAINE, datetime(2026, 7, 15, 6, 30, tzinfo=ZoneInfo("UTC"))) is False  # 08:30
+    assert hours.est_ouvert(SEMAINE, datetime(2026, 7, 15, 7, 30, tzinfo=ZoneInfo("UTC"))) is True  # 09:30
+
+
+def test_parsing_is_cached_by_string():
+    hours._parse.cache_clear()
+    for _ in range(50):
+        hours.state_at(SEMAINE, at(2026, 7, 15, 10, 0))
+    info = hours._parse.cache_info()
+    assert info.misses == 1 and info.hits >= 49
+
+
+@pytest.mark.django_db
+def test_invalid_hours_for_moderators():
+    from tests.geo.helpers import lieu
+
+    ok = lieu(45.0, 5.0, horaires=SEMAINE)
+    bad1 = lieu(45.0, 5.0, horaires="lundi 9h-12h")
+    bad2 = lieu(45.0, 5.0, horaires="lundi 9h-12h")
+    bad3 = lieu(45.0, 5.0, horaires="Lu-Ve")
+    merged = lieu(45.0, 5.0, horaires="Lu-Ve", fusionne_dans=ok)
+    lieu(45.0, 5.0, horaires="")
+    listed = hours.horaires_invalides()
+    assert [(item.texte, item.nombre) for item in listed] == [("lundi 9h-12h", 2), ("Lu-Ve", 1)]
+    assert all(item.message for item in listed)
+    ids = set(hours.invalid_hours_queryset().values_list("id", flat=True))
+    assert ids == {bad1.id, bad2.id, bad3.id}
+    assert merged.id not in ids

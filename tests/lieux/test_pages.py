@@ -1,0 +1,372 @@
+"""Public pages of lieux with Django's test client, as a browser without JavaScript sees them:
+the search (filters in the address, zero results, pagination), a lieu's page, the widget."""
+
+import datetime
+import json
+import re
+from html import unescape
+from urllib.parse import urlencode
+
+import pytest
+from django.urls import reverse
+
+from mednum.lieux.models import Lieu, PositionPrecision
+from mednum.lieux.views import Fiche, carte_statique
+from tests.factories import CommuneFactory, DepartementFactory, RegionFactory, make_lieu
+
+pytestmark = pytest.mark.django_db
+
+DEMARCHES = "Aide aux démarches administratives"
+OUTILS = "Maîtrise des outils numériques du quotidien"
+SETE = (43.4028, 3.6928)
+
+
+@pytest.fixture
+def sete():
+    region = RegionFactory(code="76", nom="Occitanie", slug="occitanie")
+    dep = DepartementFactory(code="34", nom="Hérault", slug="herault", region=region, chef_lieu="34172")
+    CommuneFactory(
+        code="34172", nom="Montpellier", slug="montpellier", codes_postaux=["34000"], population=300000,
+        departement=dep, latitude=43.6107, longitude=3.8767,
+    )
+    return CommuneFactory(
+        code="34301", nom="Sète", slug="sete", codes_postaux=["34200"], population=44000, departement=dep,
+        latitude=SETE[0], longitude=SETE[1],
+    )
+
+
+def lieu_a(lat, lon, n=0, **values):
+    values.setdefault("nom", f"Espace numérique {n}")
+    values.setdefault("code_insee", "34301")
+    values.setdefault("commune", "Sète")
+    values.setdefault("code_postal", "34200")
+    return make_lieu(source_id=f"sete-{n}-{lat}-{lon}", latitude=str(lat), longitude=str(lon), **values)
+
+
+def text(response) -> str:
+    """The page's visible text, tags removed, spaces collapsed (what a person reads)."""
+    html = response.content.decode()
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def result_names(response) -> list[str]:
+    html = response.content.decode()
+    return [unescape(name) for name in re.findall(r'<li class="lieux-resultat">\s*<h3[^>]*>\s*<a [^>]*>([^<]+)</a>', html)]
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+def test_search_page_without_place_invites_to_search(client, sete):
+    response = client.get(reverse("lieux:recherche"))
+    assert response.status_code == 200
+    page = text(response)
+    assert "Commune, code postal ou adresse" in page
+    assert "Indiquez une commune" in page
+    # Every filter group of the standard is there, as checkboxes with legends, in a GET form.
+    html = response.content.decode()
+    assert 'method="get"' in html
+    for name in ("services", "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
+                 "modalites_acces", "modalites_accompagnement", "dispositif_programmes_nationaux", "itinerance",
+                 "ouvert_maintenant", "ouvert_week_end"):
+        assert f'name="{name}"' in html
+    assert '<option value="50"' in html
+    assert "<legend" in html
+
+
+def test_search_by_commune_code_sorted_by_distance(client, sete):
+    far = lieu_a(43.43, 3.70, 1, nom="Médiathèque du Port")
+    near = lieu_a(43.4030, 3.6930, 2, nom="Maison France Services")
+    response = client.get(reverse("lieux:recherche"), {"commune": "34301"})
+    assert response.status_code == 200
+    assert result_names(response) == [near.nom, far.nom]
+    page = text(response)
+    assert "2 lieux à moins de 10 km de Sète (34200)" in page
+    assert re.search(r"à \d+ m", page) and re.search(r"à \d,\d km", page)
+    html = response.content.decode()
+    assert 'role="status"' in html
+    assert "openstreetmap.org/directions" in html
+    assert reverse("lieux:detail", args=[f"{near.slug}-{near.pk}"]) in html
+
+
+def test_search_by_text_resolves_the_commune(client, sete):
+    lieu_a(43.4030, 3.6930, 1, nom="Maison France Services")
+    for q in ("Sète", "34200", "sete", "3 rue Gambetta 34200 Sète"):
+        response = client.get(reverse("lieux:recherche"), {"q": q})
+        assert result_names(response) == ["Maison France Services"], q
+        assert "près de Sète (34200)" in text(response)
+
+
+def test_unknown_text_says_so(client, sete):
+    response = client.get(reverse("lieux:recherche"), {"q": "Zzyzx"})
+    assert response.status_code == 200
+    assert "Aucune commune ne correspond à « Zzyzx »" in text(response)
+
+
+def test_search_by_position(client, sete):
+    lieu_a(43.4030, 3.6930, 1, nom="Maison France Services")
+    response = client.get(reverse("lieux:recherche"), {"lat": "43.40", "lon": "3.69"})
+    assert result_names(response) == ["Maison France Services"]
+    assert "de votre position" in text(response)
+
+
+def test_filters_in_the_address_give_the_right_lieux(client, sete):
+    lieu_a(43.4030, 3.6930, 1, nom="Démarches et outils", services=f"{DEMARCHES}|{OUTILS}", frais_a_charge="Gratuit")
+    lieu_a(43.4031, 3.6931, 2, nom="Outils seulement", services=OUTILS, frais_a_charge="Gratuit")
+    lieu_a(43.4032, 3.6932, 3, nom="Démarches payantes", services=DEMARCHES, frais_a_charge="Payant")
+    url = reverse("lieux:recherche")
+    response = client.get(url, {"commune": "34301", "services": DEMARCHES})
+    assert sorted(result_names(response)) == ["Démarches et outils", "Démarches payantes"]
+    # The checkbox stays checked, and a second filter narrows the results (AND across fields).
+    assert re.search(r'name="services" value="Aide aux démarches administratives" checked', unescape(response.content.decode()))
+    response = client.get(url + "?" + urlencode([("commune", "34301"), ("services", DEMARCHES), ("frais_a_charge", "Gratuit")]))
+    assert result_names(response) == ["Démarches et outils"]
+    assert "avec 2 filtres" in text(response)
+
+
+def test_open_now_filter(client, sete):
+    lieu_a(43.4030, 3.6930, 1, nom="Toujours ouvert", horaires="24/7")
+    lieu_a(43.4031, 3.6931, 2, nom="Jamais ouvert", horaires="off")
+    response = client.get(reverse("lieux:recherche"), {"commune": "34301", "ouvert_maintenant": "1"})
+    assert result_names(response) == ["Toujours ouvert"]
+    assert "Ouvert 24 h/24" in text(response)
+
+
+def test_zero_results_suggest_a_wider_radius_with_a_link(client, sete):
+    lieu_a(43.55, 3.69, 1, nom="Un peu plus loin")  # ≈ 16 km north of Sète
+    response = client.get(reverse("lieux:recherche"), {"commune": "34301", "rayon": "10"})
+    page = text(response)
+    assert "Aucun lieu à moins de 10 km de Sète (34200)" in page
+    html = unescape(response.content.decode())
+    link = re.search(r'<a href="(\?[^"]*)">Élargir la recherche à 20 km</a>', html)
+    assert link, html
+    assert "rayon=20" in link.group(1) and "commune=34301" in link.group(1)
+    response = client.get(reverse("lieux:recherche") + link.group(1))
+    assert result_names(response) == ["Un peu plus loin"]
+
+
+def test_pagination(client, sete):
+    for n in range(45):
+        lieu_a(43.4028 + n * 0.0005, 3.6928, n, nom=f"Lieu {n:02d}")
+    url = reverse("lieux:recherche")
+    first = client.get(url, {"commune": "34301"})
+    assert result_names(first) == [f"Lieu {n:02d}" for n in range(20)]
+    assert "45 lieux" in text(first) and "page 1 sur 3" in text(first)
+    html = unescape(first.content.decode())
+    assert 'fr-pagination__list' in html and 'aria-current="page"' in html
+    next_link = re.search(r'href="(\?[^"]*page=2[^"]*)"', html).group(1)
+    assert "commune=34301" in next_link
+    second = client.get(url + next_link)
+    assert result_names(second) == [f"Lieu {n:02d}" for n in range(20, 40)]
+    third = client.get(url, {"commune": "34301", "page": "3"})
+    assert result_names(third) == [f"Lieu {n:02d}" for n in range(40, 45)]
+    # A page beyond the last shows the first one rather than an error.
+    assert result_names(client.get(url, {"commune": "34301", "page": "99"}))[0] == "Lieu 00"
+
+
+def test_map_gets_the_same_filters(client, sete):
+    response = client.get(reverse("lieux:recherche"), {"commune": "34301", "services": DEMARCHES})
+    html = unescape(response.content.decode())
+    assert 'id="carte"' in html and "hidden" in html
+    assert 'data-filtres="services=Aide+aux+d%C3%A9marches+administratives"' in html
+    assert "La carte reprend la liste des résultats" in html
+    assert 'aria-label="Carte des lieux de médiation numérique"' in html
+
+
+def test_merged_lieux_are_not_listed(client, sete):
+    survivor = lieu_a(43.4030, 3.6930, 1, nom="Survivant")
+    merged = lieu_a(43.4031, 3.6931, 2, nom="Doublon")
+    Lieu.objects.filter(pk=merged.pk).update(fusionne_dans=survivor)
+    response = client.get(reverse("lieux:recherche"), {"commune": "34301"})
+    assert result_names(response) == ["Survivant"]
+
+
+# --- a lieu's page ------------------------------------------------------------------------------
+
+
+def detail_url(lieu):
+    return reverse("lieux:detail", args=[f"{lieu.slug}-{lieu.pk}"])
+
+
+def test_lieu_page_in_plain_words(client, sete):
+    lieu = lieu_a(
+        43.4030, 3.6930, 1,
+        nom="Maison France Services de Sète",
+        typologie="MUNI|BIB",
+        adresse="2 rue Paul Valéry",
+        complement_adresse="Rez-de-chaussée",
+        telephone="+33467000000",
+        courriels="contact@sete.example.fr",
+        site_web="https://www.sete.example.fr/numerique",
+        horaires="Mo-Fr 09:00-12:00,14:00-18:00",
+        services=f"{DEMARCHES}|{OUTILS}",
+        publics_specifiquement_adresses="Seniors",
+        prise_en_charge_specifique="Surdité",
+        frais_a_charge="Gratuit",
+        modalites_acces="Se présenter|Prendre un RDV en ligne",
+        modalites_accompagnement="Accompagnement individuel",
+        dispositif_programmes_nationaux="France Services",
+        formations_labels="Formé à « Mon Espace Santé »",
+        fiche_acces_libre="https://acceslibre.beta.gouv.fr/app/exemple/",
+        prise_rdv="https://rdv.example.fr/sete",
+        presentation_resume="Un lieu pour tous.",
+        presentation_detail="Première ligne <script>alert(1)</script><b>gras</b>\nDeuxième ligne",
+        date_maj=datetime.date.today().isoformat(),
+    )
+    response = client.get(detail_url(lieu))
+    assert response.status_code == 200
+    page = text(response)
+    for expected in (
+        "Maison France Services de Sète",
+        "Municipalité · Bibliothèque / Médiathèque",
+        "2 rue Paul Valéry", "Rez-de-chaussée", "34200 Sète",
+        "04 67 00 00 00", "contact@sete.example.fr", "www.sete.example.fr/numerique",
+        DEMARCHES, "Seniors", "Surdité", "Gratuit", "Se présenter sur place",
+        "Prendre rendez-vous en ligne", "Accompagnement individuel", "France Services",
+        "Voir les informations d’accessibilité sur Accès libre",
+        "Horaires", "Lundi", "09:00 – 12:00, 14:00 – 18:00", "Dimanche", "Fermé",
+        "Dernière mise à jour le", "Fiche complète à", "Imprimer la fiche", "Signaler une erreur",
+        "Partager par courriel",
+    ):
+        assert expected in page, expected
+    # Field names of the standard are never shown.
+    for name in ("modalites_acces", "prise_en_charge_specifique", "frais_a_charge", "MUNI"):
+        assert name not in page
+    html = response.content.decode()
+    assert 'href="tel:+33467000000"' in html
+    assert 'href="mailto:contact@sete.example.fr"' in html
+    assert 'href="https://rdv.example.fr/sete"' in html
+    assert 'href="https://acceslibre.beta.gouv.fr/app/exemple/"' in html
+    # Presentation: no raw HTML from the source, line breaks kept.
+    assert "<script>alert" not in html and "<b>gras" not in html
+    assert re.search(r"Première ligne\s+gras<br>Deuxième ligne", html)
+    assert "Donnée de démonstration" not in page
+    assert "Informations peut-être anciennes" not in page
+
+
+def test_json_ld_parses(client, sete):
+    lieu = lieu_a(43.4030, 3.6930, 1, nom="Lieu </script> étrange", telephone="+33467000000",
+                  horaires="Mo-Fr 09:00-18:00", site_web="https://lieu.example.fr")
+    html = client.get(detail_url(lieu)).content.decode()
+    blocks = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, flags=re.S)
+    assert len(blocks) == 1
+    data = json.loads(blocks[0])
+    assert data["@context"] == "https://schema.org"
+    assert data["@type"] == "LocalBusiness"
+    assert data["name"] == "Lieu </script> étrange"
+    assert data["address"]["postalCode"] == "34200" and data["address"]["addressLocality"] == "Sète"
+    assert data["geo"]["latitude"] == pytest.approx(43.4030)
+    assert data["openingHours"] == "Mo-Fr 09:00-18:00"
+    assert data["telephone"] == "+33467000000"
+    assert data["url"].endswith(detail_url(lieu))
+
+
+def test_warning_when_older_than_one_year(client, sete):
+    old = lieu_a(43.4030, 3.6930, 1, date_maj="2024-03-12")
+    page = text(client.get(detail_url(old)))
+    assert "Dernière mise à jour le 12 mars 2024" in page
+    assert "Informations peut-être anciennes" in page
+    assert 'fr-alert--warning' in client.get(detail_url(old)).content.decode()
+
+
+def test_sources_listed_with_their_dates(client, sete):
+    lieu = lieu_a(43.4030, 3.6930, 1, date_maj="2025-01-05")
+    record = lieu.source_records.get()
+    page = text(client.get(detail_url(lieu)))
+    assert f"{record.source}, mise à jour le 5 janvier 2025" in page
+
+
+def test_merged_lieu_redirects_permanently_to_the_survivor(client, sete):
+    survivor = lieu_a(43.4030, 3.6930, 1, nom="Survivant")
+    merged = lieu_a(43.4031, 3.6931, 2, nom="Doublon")
+    Lieu.objects.filter(pk=merged.pk).update(fusionne_dans=survivor)
+    response = client.get(reverse("lieux:detail", args=[f"{merged.slug}-{merged.pk}"]))
+    assert response.status_code == 301
+    assert response["Location"] == detail_url(survivor)
+
+
+def test_lieu_by_id_or_old_slug_redirects_to_the_canonical_address(client, sete):
+    lieu = lieu_a(43.4030, 3.6930, 1)
+    for ref in (str(lieu.pk), f"ancien-nom-{lieu.pk}"):
+        response = client.get(reverse("lieux:detail", args=[ref]))
+        assert response.status_code == 301 and response["Location"] == detail_url(lieu)
+    assert client.get(reverse("lieux:detail", args=["999999"])).status_code == 404
+    assert client.get(reverse("lieux:detail", args=["pas-un-lieu"])).status_code == 404
+
+
+def test_invalid_hours_shown_as_given(client, sete):
+    lieu = lieu_a(43.4030, 3.6930, 1, horaires="lundi matin sauf exception")
+    page = text(client.get(detail_url(lieu)))
+    assert "Horaires tels qu’indiqués par la source : lundi matin sauf exception" in page
+    assert "Lundi Fermé" not in page
+
+
+def test_demo_badge_and_approximate_position(client, sete):
+    lieu = make_lieu(source_id="demo-1", est_demo=True, nom="Lieu fictif", code_insee="34301", commune="Sète",
+                     code_postal="34200", latitude="43.4028", longitude="3.6928")
+    Lieu.objects.filter(pk=lieu.pk).update(position_precision=PositionPrecision.COMMUNE)
+    response = client.get(detail_url(lieu))
+    page = text(response)
+    assert "Donnée de démonstration" in page
+    assert "Position approximative" in page
+    assert "<svg" in response.content.decode()
+
+
+def test_missing_fields_listed_for_managers_only(client, sete, django_user_model):
+    lieu = lieu_a(43.4030, 3.6930, 1, site_web="", fiche_acces_libre="", prise_rdv="")
+    fiche = Fiche(lieu)
+    assert 0 < fiche.completude < 100
+    assert "le site internet" in fiche.manquants
+    page = text(client.get(detail_url(lieu)))
+    assert f"Fiche complète à {fiche.completude} %" in page
+    assert "Informations manquantes" not in page
+    admin = django_user_model.objects.create_superuser(email="admin@example.fr", password="mot de passe solide 42")
+    client.force_login(admin)
+    page = text(client.get(detail_url(lieu)))
+    assert "Informations manquantes" in page and "le site internet" in page
+
+
+def test_print_css_and_report_page(client, sete):
+    lieu = lieu_a(43.4030, 3.6930, 1)
+    html = client.get(detail_url(lieu)).content.decode()
+    assert 'id="fiche-imprimer"' in html and "lieux/fiche.js" in html and "lieux/lieux.css" in html
+    response = client.get(reverse("lieux:signaler", args=[f"{lieu.slug}-{lieu.pk}"]))
+    assert response.status_code == 200
+    assert "Le formulaire arrive bientôt" in text(response)
+
+
+def test_static_map_of_the_departement():
+    svg = carte_statique("34", *SETE)
+    assert svg and svg["path"].startswith("M") and 0 < float(svg["x"]) < svg["width"]
+    assert carte_statique("XX", *SETE) is None
+
+
+# --- widget -------------------------------------------------------------------------------------
+
+
+def test_widget_is_frameable_and_has_no_header(client, sete):
+    lieu_a(43.4030, 3.6930, 1, nom="Maison France Services")
+    response = client.get(reverse("widget:recherche"), {"commune": "34301"})
+    assert response.status_code == 200
+    assert "X-Frame-Options" not in response
+    assert result_names(response) == ["Maison France Services"]
+    html = response.content.decode()
+    assert "fr-header" not in html and "fr-footer" not in html
+    assert f'action="{reverse("widget:recherche")}"' in html
+    # Other pages keep the site-wide protection.
+    assert client.get(reverse("lieux:recherche"))["X-Frame-Options"] == "DENY"
+
+
+def test_widget_by_departement(client, sete):
+    lieu_a(43.6107, 3.8767, 1, nom="Lieu à Montpellier", code_insee="34172", commune="Montpellier", code_postal="34000")
+    response = client.get(reverse("widget:recherche"), {"departement": "34"})
+    assert result_names(response) == ["Lieu à Montpellier"]
+
+
+def test_widget_documentation_shows_the_iframe_code(client, sete):
+    response = client.get(reverse("widget:integrer"))
+    assert response.status_code == 200
+    html = unescape(response.content.decode())
+    assert '<iframe src="http://testserver/widget?commune=34301"' in html
+    assert "title=" in html

@@ -1,0 +1,329 @@
+"""lieux.search: parameters, filters (OR within a field, AND across), opening hours, pagination, suggestions."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mednum.geo.distance import haversine_km
+from mednum.lieux import search
+from mednum.lieux.models import Lieu
+from mednum.lieux.search import ParametresInvalides, SearchParams, parse_params, search_lieux
+from mednum.standard import schema
+from tests.factories import CommuneFactory, DepartementFactory, RegionFactory
+from tests.geo.helpers import bulk, lieu, random_lieux
+
+pytestmark = pytest.mark.django_db
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state():
+    from django.core.cache import cache
+
+    search.forget_caches()
+    cache.clear()
+    yield
+    search.forget_caches()
+WEDNESDAY_10H = datetime(2026, 7, 15, 10, 0, tzinfo=PARIS)
+LYON = (45.7640, 4.8357)
+
+
+def ids(result):
+    return [item["id"] for item in result.resultats]
+
+
+def params(**kwargs):
+    kwargs.setdefault("latitude", LYON[0])
+    kwargs.setdefault("longitude", LYON[1])
+    return SearchParams(**kwargs)
+
+
+# --- ordering, distance, merged -----------------------------------------------------------------
+
+
+def test_results_by_distance_with_distance_km():
+    far = lieu(45.80, 4.90)
+    near = lieu(45.765, 4.836)
+    middle = lieu(45.77, 4.85)
+    result = search_lieux(params())
+    assert ids(result) == [near.id, middle.id, far.id]
+    distances = [item["distance_km"] for item in result.resultats]
+    assert distances == sorted(distances)
+    assert distances[0] == pytest.approx(haversine_km(*LYON, 45.765, 4.836), abs=1e-3)
+    assert result.total == 3 and result.page_suivante is False and not result.aucun_resultat
+
+
+def test_merged_lieux_are_excluded():
+    survivor = lieu(45.765, 4.836)
+    lieu(45.765, 4.8361, fusionne_dans=survivor)
+    assert ids(search_lieux(params())) == [survivor.id]
+
+
+def test_radius_limits_results():
+    inside = lieu(45.80, 4.84)  # ≈ 4 km
+    lieu(45.90, 4.84)  # ≈ 15 km
+    assert ids(search_lieux(params(rayon_km=5))) == [inside.id]
+    assert len(search_lieux(params(rayon_km=20)).resultats) == 2
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field_name", search.FILTER_FIELDS)
+def test_every_filter_or_within_a_field(field_name):
+    values = schema.enumerations()[field_name]
+    a = lieu(45.765, 4.836, **{field_name: [values[0]]})
+    b = lieu(45.766, 4.836, **{field_name: [values[1]]})
+    both = lieu(45.767, 4.836, **{field_name: [values[0], values[1]]})
+    lieu(45.768, 4.836)  # nothing
+    assert ids(search_lieux(params(filtres={field_name: (values[0],)}))) == [a.id, both.id]
+    assert ids(search_lieux(params(filtres={field_name: (values[0], values[1])}))) == [a.id, b.id, both.id]
+
+
+def test_filters_and_across_fields():
+    service, autre = "Aide aux démarches administratives", "Loisirs et créations numériques"
+    gratuit_service = lieu(45.765, 4.836, services=[service], frais_a_charge=["Gratuit"])
+    lieu(45.766, 4.836, services=[service], frais_a_charge=["Payant"])
+    lieu(45.767, 4.836, services=[autre], frais_a_charge=["Gratuit"])
+    gratuit_autre = lieu(45.768, 4.836, services=[autre, service], frais_a_charge=["Gratuit sous condition", "Gratuit"])
+    result = search_lieux(params(filtres={"services": (service,), "frais_a_charge": ("Gratuit",)}))
+    assert ids(result) == [gratuit_service.id, gratuit_autre.id]
+    result = search_lieux(
+        params(filtres={"services": (service,), "frais_a_charge": ("Gratuit",), "itinerance": ("Itinérant",)})
+    )
+    assert ids(result) == []
+
+
+def test_filter_values_are_read_kindly():
+    query = {"lat": "45.76", "lon": "4.83", "services": ["aide aux démarches administratives|Loisirs et créations numériques"],
+             "formations_labels": "Étapes numériques(La Poste)"}
+    parsed = parse_params(query)
+    assert parsed.filtres == {
+        "services": ("Aide aux démarches administratives", "Loisirs et créations numériques"),
+        "formations_labels": ("Étapes numériques (La Poste)",),
+    }
+
+
+def test_unknown_value_names_the_allowed_ones():
+    with pytest.raises(ParametresInvalides) as info:
+        parse_params({"lat": "45", "lon": "5", "services": ["Aide aux démarches administratives", "Cuisine"]})
+    (erreur,) = info.value.erreurs
+    assert erreur.parametre == "services"
+    assert "« Cuisine »" in erreur.message and "Aide aux démarches administratives" in erreur.message
+    assert erreur.valeurs_possibles == tuple(schema.enumerations()["services"])
+
+
+# --- opening hours ------------------------------------------------------------------------------
+
+
+def test_ouvert_maintenant_keeps_looking_beyond_closed_neighbours():
+    closed = bulk(random_lieux(200, centre=LYON, spread_km=2, seed=5, horaires="Sa 09:00-12:00"))
+    open_far = lieu(45.90, 4.84, horaires="Mo-Fr 09:00-18:00; PH off")
+    lieu(45.91, 4.84, horaires="Mo-Fr 09:00-18:00 PH off;lundi")  # invalid: never "open"
+    result = search_lieux(params(rayon_km=30, ouvert_maintenant=True, maintenant=WEDNESDAY_10H))
+    assert ids(result) == [open_far.id]
+    assert len(search_lieux(params(rayon_km=30, maintenant=WEDNESDAY_10H)).resultats) == 20
+    assert len(closed) == 200
+
+
+def test_ouvert_maintenant_respects_holidays_and_overseas_time():
+    weekday = lieu(45.765, 4.836, horaires="Mo-Fr 09:00-18:00; PH off")
+    national_day = datetime(2026, 7, 14, 10, 0, tzinfo=PARIS)
+    assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=national_day))) == []
+    assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=WEDNESDAY_10H))) == [weekday.id]
+    # Pointe-à-Pitre: 10:00 in Paris is 04:00 there.
+    guadeloupe = lieu(16.2411, -61.5331, horaires="Mo-Fr 09:00-18:00", code_insee="97120")
+    result = search_lieux(params(latitude=16.24, longitude=-61.53, ouvert_maintenant=True, maintenant=WEDNESDAY_10H))
+    assert ids(result) == []
+    later = datetime(2026, 7, 15, 16, 0, tzinfo=PARIS)  # 10:00 in Guadeloupe
+    assert ids(search_lieux(params(latitude=16.24, longitude=-61.53, ouvert_maintenant=True, maintenant=later))) == [guadeloupe.id]
+
+
+def test_ouvert_week_end():
+    weekend = lieu(45.765, 4.836, horaires="Mo-Sa 09:00-12:00")
+    lieu(45.766, 4.836, horaires="Mo-Fr 09:00-18:00")
+    lieu(45.767, 4.836, horaires="")
+    sunday_night = lieu(45.768, 4.836, horaires="Su 20:00-23:00")
+    result = search_lieux(params(ouvert_week_end=True, maintenant=WEDNESDAY_10H))
+    assert ids(result) == [weekend.id, sunday_night.id]
+    both = search_lieux(params(ouvert_week_end=True, ouvert_maintenant=True, maintenant=WEDNESDAY_10H))
+    assert ids(both) == [weekend.id]
+
+
+def test_each_result_has_its_opening_state():
+    lieu(45.765, 4.836, horaires="Mo-Fr 09:00-12:00")
+    lieu(45.766, 4.836, horaires="lundi 9h")
+    result = search_lieux(params(maintenant=WEDNESDAY_10H))
+    states = [item["horaires_etat"] for item in result.resultats]
+    assert states[0] == {"etat": "ouvert", "libelle": "Ouvert · ferme à 12:00", "valide": True}
+    assert states[1] == {"etat": "inconnu", "libelle": "Horaires à vérifier", "valide": False}
+    assert result.resultats[1]["horaires"] == "lundi 9h"
+
+
+# --- pagination -----------------------------------------------------------------------------------
+
+
+def test_pagination_is_stable_and_complete():
+    objs = bulk(random_lieux(130, centre=LYON, spread_km=8, seed=11))
+    # Ties on purpose: several lieux at the very same place are ordered by id.
+    for _ in range(5):
+        lieu(45.77, 4.84)
+    seen = []
+    page = 1
+    while True:
+        result = search_lieux(params(page=page, taille=17))
+        seen += ids(result)
+        if not result.page_suivante:
+            break
+        page += 1
+    everything = ids(search_lieux(params(taille=100, rayon_km=10))) + ids(search_lieux(params(taille=100, page=2, rayon_km=10)))
+    assert seen == everything
+    assert len(seen) == len(set(seen))
+    in_radius = [o for o in Lieu.objects.all() if haversine_km(*LYON, o.latitude, o.longitude) <= 10]
+    assert len(seen) == len(in_radius)
+    assert result.total == len(seen)
+    assert len(objs) == 130
+
+
+def test_page_beyond_the_last_is_an_error():
+    for i in range(5):
+        lieu(45.765 + i / 1000, 4.836)
+    assert len(search_lieux(params(page=1, taille=2)).resultats) == 2
+    assert len(search_lieux(params(page=3, taille=2)).resultats) == 1
+    with pytest.raises(search.PageHorsLimites) as info:
+        search_lieux(params(page=4, taille=2))
+    assert "La page 4 n'existe pas : 5 résultats, soit 3 pages." in str(info.value)
+
+
+# --- zero results ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("distance_deg,expected", [(0.15, 20), (0.40, 50), (0.80, 100), (1.5, None)])
+def test_zero_results_suggest_a_wider_radius(distance_deg, expected):
+    lieu(LYON[0] + distance_deg, LYON[1])  # 0.15° ≈ 17 km north, 0.40° ≈ 44 km, 0.80° ≈ 89 km, 1.5° ≈ 167 km
+    result = search_lieux(params(rayon_km=10))
+    assert result.resultats == [] and result.aucun_resultat and result.total == 0
+    assert result.rayon_suggere_km == expected
+    if expected:
+        assert f"Élargissez la recherche à {expected} km" in result.message
+    else:
+        assert "ni à moins de 100 km" in result.message
+
+
+def test_suggestion_respects_filters():
+    lieu(LYON[0] + 0.15, LYON[1], services=["Loisirs et créations numériques"])
+    lieu(LYON[0] + 0.40, LYON[1], services=["Aide aux démarches administratives"])
+    result = search_lieux(params(filtres={"services": ("Aide aux démarches administratives",)}))
+    assert result.rayon_suggere_km == 50
+
+
+# --- centre from a commune ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lyon_commune():
+    region = RegionFactory(code="84", nom="Auvergne-Rhône-Alpes")
+    rhone = DepartementFactory(code="69", nom="Rhône", region=region)
+    return CommuneFactory(code="69123", nom="Lyon", departement=rhone, latitude=45.7676, longitude=4.8345)
+
+
+def test_commune_centre(lyon_commune):
+    a = lieu(45.768, 4.835)
+    b = lieu(45.80, 4.90)
+    result = search_lieux(SearchParams(commune="69123"))
+    assert ids(result) == [a.id, b.id]
+    assert result.commune == {"code": "69123", "nom": "Lyon"}
+    assert (result.latitude, result.longitude) == (45.7676, 4.8345)
+
+
+def test_unknown_commune_or_without_position(lyon_commune):
+    with pytest.raises(ParametresInvalides, match="Commune inconnue : « 99999 »"):
+        search_lieux(SearchParams(commune="99999"))
+    CommuneFactory(code="69001", nom="Affoux", departement=lyon_commune.departement)
+    with pytest.raises(ParametresInvalides, match="position de la commune Affoux"):
+        search_lieux(SearchParams(commune="69001"))
+
+
+# --- parameter checks -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query,parametre,fragment",
+    [
+        ({"lat": "45"}, "lon", "vont ensemble"),
+        ({"lon": "5"}, "lat", "vont ensemble"),
+        ({"lat": "95", "lon": "5"}, "lat", "entre -90 et 90"),
+        ({"lat": "45", "lon": "-200"}, "lon", "entre -180 et 180"),
+        ({"lat": "abc", "lon": "5"}, "lat", "doit être un nombre"),
+        ({"lat": "nan", "lon": "5"}, "lat", "entre -90 et 90"),
+        ({"lat": "45", "lon": "5", "rayon_km": "150"}, "rayon_km", "au plus 100"),
+        ({"lat": "45", "lon": "5", "rayon_km": "0"}, "rayon_km", "supérieur à 0"),
+        ({"lat": "45", "lon": "5", "page": "0"}, "page", "entre 1"),
+        ({"lat": "45", "lon": "5", "page": "deux"}, "page", "nombre entier"),
+        ({"lat": "45", "lon": "5", "taille": "500"}, "taille", "entre 1 et 100"),
+        ({"lat": "45", "lon": "5", "page": "60", "taille": "20"}, "page", "au-delà du 1000"),
+        ({"lat": "45", "lon": "5", "ouvert_maintenant": "peut-être"}, "ouvert_maintenant", "« true » ou « false »"),
+        ({"commune": "lyon"}, "commune", "code INSEE à 5 caractères"),
+        ({"lat": "45", "lon": "5", "commune": "69123"}, "commune", "pas les deux"),
+        ({}, "lat", "Indiquez une position"),
+        ({"lat": "45", "lon": "5", "frais_a_charge": "Gratos"}, "frais_a_charge", "Valeurs possibles : « Gratuit »"),
+    ],
+)
+def test_bad_parameters(query, parametre, fragment):
+    with pytest.raises(ParametresInvalides) as info:
+        parse_params(query)
+    assert parametre in [e.parametre for e in info.value.erreurs]
+    assert fragment in str(info.value)
+
+
+def test_good_parameters():
+    parsed = parse_params({"lat": "45,5", "lon": "4.8", "rayon_km": "25", "page": "2", "taille": "50",
+                           "ouvert_maintenant": "oui", "ouvert_week_end": "false"})
+    assert (parsed.latitude, parsed.longitude, parsed.rayon_km, parsed.page, parsed.taille) == (45.5, 4.8, 25, 2, 50)
+    assert parsed.ouvert_maintenant is True and parsed.ouvert_week_end is False
+    assert parse_params({"commune": "2a004"}).commune == "2A004"
+    defaults = parse_params({"lat": "45", "lon": "5"})
+    assert (defaults.rayon_km, defaults.page, defaults.taille) == (10, 1, 20)
+
+
+def test_data_version_changes_with_the_data():
+    a = lieu(45.0, 5.0)
+    first = search.data_version()
+    assert search.data_version() == first  # cached
+    search.forget_data_version()
+    assert search.data_version() == first  # same data, same version
+    lieu(45.0, 5.0)
+    search.forget_data_version()
+    second = search.data_version()
+    assert second != first
+    Lieu.objects.filter(id=a.id).update(fusionne_dans=Lieu.objects.exclude(id=a.id).first())
+    search.forget_data_version()
+    assert search.data_version() != second
+
+
+# --- use from the pages -----------------------------------------------------------------------------
+
+
+def test_pages_may_pass_a_plain_mapping_and_get_a_total():
+    objs = bulk(random_lieux(60, centre=LYON, spread_km=5, seed=8, services=["Aide aux démarches administratives"]))
+    result = search_lieux({"lat": LYON[0], "lon": LYON[1], "page": 1, "par_page": 10, "rayon_km": 10,
+                           "ouvert_maintenant": False, "ouvert_week_end": False,
+                           "services": ["Aide aux démarches administratives"], "commune": None})
+    in_radius = sum(1 for o in objs if haversine_km(*LYON, o.latitude, o.longitude) <= 10)
+    assert result.total == in_radius and result.page_suivante is True
+    assert len(result.resultats) == 10
+    first = result.resultats[0]
+    assert first.nom == first["nom"] and first.distance_km == first["distance_km"]
+    assert getattr(first, "lieu", "absent") == "absent"  # missing keys are missing attributes
+    # The API form does not count beyond the pages asked for.
+    assert search_lieux(params(taille=10)).total is None
+
+
+def test_total_with_opening_hours_filter():
+    lieu(45.765, 4.836, horaires="24/7")
+    lieu(45.766, 4.836, horaires="off")
+    lieu(45.767, 4.836, horaires="24/7")
+    result = search_lieux(params(taille=1, ouvert_maintenant=True, avec_total=True))
+    assert result.total == 2 and len(result.resultats) == 1
