@@ -119,6 +119,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "mednum.sqlite3",
+            # One connection per worker thread, kept between requests: opening SQLite and running the
+            # PRAGMAs below costs ~3 ms, more than a whole nearest-lieux query (bench/bench_api_throughput.py).
+            "CONN_MAX_AGE": int(os.environ.get("MEDNUM_CONN_MAX_AGE", "600")),
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -191,6 +195,7 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # collectstatic fills it; WhiteNoise expects it to exist
 STATICFILES_DIRS = [BASE_DIR / "mednum" / "static"]
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"

@@ -1,9 +1,12 @@
 """Public pages of the site. Views stay thin: the commune search lives in `territoires.search`."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import HttpResponseServerError
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.urls import reverse
 
 from mednum.territoires import search
 from mednum.territoires.models import Commune
@@ -33,9 +36,9 @@ def home(request):
 
 
 def commune_choisie(request, code):
-    """The commune picked in the search. For now a placeholder: the lieux nearby come later."""
-    commune = get_object_or_404(Commune.objects.select_related("departement"), code=code.upper())
-    return render(request, "site/commune.html", {"commune": commune})
+    """The commune picked in the home search: on to the lieux near it, nearest first."""
+    commune = get_object_or_404(Commune.objects.only("code"), code=code.upper())
+    return redirect(f"{reverse('lieux:recherche')}?{urlencode({'commune': commune.code})}")
 
 
 def page_en_preparation(request, title):

@@ -245,11 +245,12 @@ def test_search_with_binary_input_never_fails(client, communes, query_string):
     assert "\x00" not in html(response)
 
 
-def test_commune_page(client, communes):
+def test_choosing_a_commune_leads_to_the_lieux_near_it(client, communes):
     response = client.get("/commune/34301/")
-    assert response.status_code == 200
-    page = html(response)
-    assert "<h1>Sète</h1>" in page
-    assert "34200 — Hérault (34)" in page
-    assert 'aria-current="page">Sète</a>' in page  # breadcrumb
-    assert client.get("/commune/2a004/").status_code == 200
+    assert response.status_code == 302
+    assert response["Location"] == "/lieux/?commune=34301"
+    # Corsican codes are accepted in either case and normalised.
+    assert client.get("/commune/2a004/")["Location"] == "/lieux/?commune=2A004"
+    # The search page then starts from that commune.
+    page = html(client.get(response["Location"]))
+    assert "Sète" in page
