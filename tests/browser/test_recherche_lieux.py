@@ -82,16 +82,8 @@ def test_keyboard_only_search_filter_open_and_print(page, live_server, donnees):
     page.wait_for_selector("[role=listbox] [role=option]")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/(commune/34301|lieux/\?)"))
-    if "/lieux/" not in page.url:
-        # The chosen commune's page does not list lieux yet: « Trouver un lieu » in the menu, then search.
-        tab_to(page, lambda e: e["text"] == "Trouver un lieu")
-        page.keyboard.press("Enter")
-        page.wait_for_url(re.compile(r"/lieux/"))
-        tab_to(page, lambda e: e["id"] == "recherche-q")
-        page.keyboard.type("Sète")
-        page.keyboard.press("Enter")
-        page.wait_for_url(re.compile(r"q=S"))
+    # The chosen commune leads straight to the lieux near it.
+    page.wait_for_url(re.compile(r"/lieux/\?commune=34301$"))
     status = page.locator("#resultats-nombre")
     assert "13 lieux" in status.inner_text() or "12 lieux" in status.inner_text(), status.inner_text()
     assert "Sète (34200)" in status.inner_text()
