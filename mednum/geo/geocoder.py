@@ -17,8 +17,10 @@ Standard library only (urllib), no new dependency.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 import threading
 import urllib.error
 import urllib.parse
@@ -158,11 +160,55 @@ class BanGeocoder:
             return list(pool.map(self.geocode, queries))
 
 
-def geocoder_from_settings() -> BanGeocoder | None:
+def geocoder_from_settings(timeout: float | None = None) -> BanGeocoder | None:
     from django.conf import settings
 
     url = (getattr(settings, "MEDNUM_GEOCODER_URL", "") or "").strip()
     if not url:
         return None
-    timeout = float(getattr(settings, "MEDNUM_GEOCODER_TIMEOUT", 5.0))
+    if timeout is None:
+        timeout = float(getattr(settings, "MEDNUM_GEOCODER_TIMEOUT", 5.0))
     return BanGeocoder(url, timeout=timeout)
+
+
+# --- What a person types in the search box ------------------------------------------------------
+
+# A house number first (« 12 rue… », « 3 bis… ») or a street word: the text is an address, not a commune.
+_ADDRESS_HINT = re.compile(
+    r"^\s*\d{1,4}\s*(?:bis|ter|quater|[a-d])?\b(?!\s*$)"
+    r"|\b(?:rue|avenue|av|bd|boulevard|place|chemin|all[ée]e|impasse|route|quai|cours|square|passage|"
+    r"faubourg|lotissement|r[ée]sidence|hameau|lieu-dit|sentier|voie|esplanade|promenade|mont[ée]e)\b",
+    re.IGNORECASE,
+)
+_POSTAL_CODE = re.compile(r"\b(\d{5})\b")
+# Seconds a person waits at most for the geocoder before the search falls back to the commune.
+SEARCH_TIMEOUT = 3.0
+
+
+def looks_like_address(text: str) -> bool:
+    """« 12 rue de la Mairie, Sète » is an address; « Sète », « 34200 », « Saint-Denis » are not."""
+    return bool(text) and bool(_ADDRESS_HINT.search(text))
+
+
+def geocode_search_text(text: str) -> GeocodeResult | None:
+    """The position of an address typed in a search box, when a geocoder is configured.
+
+    None when no geocoder is configured, the service fails or times out (after SEARCH_TIMEOUT), or its
+    answer is not confident (or lies outside the postal code typed). Answers, found or not, are kept an
+    hour in Django's cache: a shared search link does not ask the service again.
+    """
+    from django.core.cache import cache
+
+    geocoder = geocoder_from_settings(timeout=SEARCH_TIMEOUT)
+    if geocoder is None or not text.strip():
+        return None
+    text = " ".join(text.split())[:200]
+    key = "geocode:" + hashlib.sha256(f"{geocoder.base_url}|{text.casefold()}".encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    postal = _POSTAL_CODE.search(text)
+    result = geocoder.geocode(GeocodeQuery(adresse=text, code_postal=postal.group(1) if postal else ""))
+    if result is not None or geocoder.stats["errors"] == 0:  # a failing service is asked again next time
+        cache.set(key, result or False, 3600)
+    return result

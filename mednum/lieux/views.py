@@ -81,6 +81,7 @@ class Recherche:
     origine: Origine | None = None
     autres_communes: list[Commune] = field(default_factory=list)
     erreur: str = ""
+    adresse_trouvee: bool = False  # the origin is an address found by the geocoder
 
     @property
     def a_un_lieu_de_depart(self) -> bool:
@@ -169,6 +170,18 @@ def trouver_communes(texte: str, limit: int = 6) -> list[Commune]:
     return []
 
 
+def adresse_a_geocoder(texte: str) -> bool:
+    """An address (« 12 rue de la Mairie, Sète ») goes to the geocoder, when one is configured; a
+    commune's very name (« Rue », a commune of the Somme) never does."""
+    from mednum.geo.geocoder import looks_like_address
+    from mednum.territoires.text import normalise
+
+    if not looks_like_address(texte):
+        return False
+    key = normalise(texte)
+    return not any(normalise(c.nom) == key for c in trouver_communes(texte, limit=3))
+
+
 def resoudre_origine(r: Recherche) -> None:
     """Find where the search starts from: the chosen commune, the typed text, or the position.
 
@@ -182,6 +195,17 @@ def resoudre_origine(r: Recherche) -> None:
         r.q = r.q or commune_libelle(commune)
         r.origine = Origine(commune_libelle(commune), commune.latitude, commune.longitude, commune)
         return
+    if r.q and adresse_a_geocoder(r.q):
+        from mednum.geo.geocoder import geocode_search_text
+
+        trouve = geocode_search_text(r.q)
+        if trouve is not None:
+            commune = None
+            if trouve.citycode:
+                commune = Commune.objects.select_related("departement").filter(code=trouve.citycode).first()
+            r.origine = Origine(trouve.label or r.q, trouve.latitude, trouve.longitude, commune)
+            r.adresse_trouvee = True
+            return
     if r.q:
         communes = trouver_communes(r.q)
         if not communes:
@@ -368,7 +392,9 @@ def contexte_recherche(request, r: Recherche, *, action: str) -> dict:
         larger = [k for k in RAYONS_KM if k > r.rayon_km]
         rayon_suggere = larger[0] if larger else None
     sans_filtres = [("rayon", r.rayon_km)]
-    if origine is not None and origine.commune is not None:
+    if r.adresse_trouvee:
+        sans_filtres.insert(0, ("q", r.q))
+    elif origine is not None and origine.commune is not None:
         sans_filtres.insert(0, ("commune", origine.commune.code))
     elif origine is not None:
         sans_filtres[:0] = [("lat", f"{origine.latitude:.5f}"), ("lon", f"{origine.longitude:.5f}")]

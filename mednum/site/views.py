@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
 
+from mednum.lieux.views import adresse_a_geocoder
 from mednum.territoires import search
 from mednum.territoires.models import Commune
 
@@ -30,6 +31,9 @@ def home(request):
                 context["error"] = "Saisissez le nom d’une commune ou son code postal."
             elif not search.is_searchable(key):
                 context["error"] = "Saisissez au moins 2 lettres du nom de la commune, ou son code postal."
+            elif settings.MEDNUM_GEOCODER_URL and adresse_a_geocoder(query):
+                # An address: the lieux search places it with the geocoder.
+                return redirect(f"{reverse('lieux:recherche')}?{urlencode({'q': query})}")
             else:
                 context["communes"] = search.search_communes(query, limit=RESULTS_LIMIT)
     return render(request, "site/home.html", context)

@@ -202,3 +202,21 @@ def test_axe_no_serious_violations(page, live_server, donnees):
                 "() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null", timeout=15000
             )
         check_axe(page, name)
+
+
+def test_geolocation_from_the_home_page(browser, live_server, donnees):
+    """« Me géolocaliser »: the browser's position (granted) opens the lieux nearest to it."""
+    context = browser.new_context(geolocation={"latitude": 43.4483, "longitude": 3.7561},
+                                  permissions=["geolocation"], locale="fr-FR")
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/")
+        bouton = page.get_by_role("button", name="Me géolocaliser")
+        bouton.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/lieux/\?lat=43\.44830&lon=3\.75610$"))
+        assert "de votre position" in page.locator("#resultats-nombre").inner_text()
+        # Nearest first: the médiathèque stands at that very point, Sète's lieux are ~5 km away.
+        assert page.locator(".lieux-resultat h3 a").first.inner_text() == "Médiathèque de Frontignan"
+    finally:
+        context.close()

@@ -149,3 +149,52 @@ def test_import_goes_on_when_the_geocoder_fails(ban, tmp_path):
     for key in ("lieu-2", "lieu-3", "lieu-4", "lieu-5"):
         assert lieux[key].position_precision == PositionPrecision.COMMUNE
         assert (lieux[key].latitude, lieux[key].longitude) == (49.2628, 4.0347)
+
+
+# --- An address typed in the search box ------------------------------------------------------------
+
+from django.core.cache import cache  # noqa: E402
+
+from mednum.geo.geocoder import geocode_search_text, looks_like_address  # noqa: E402
+from tests.fake_ban import FakeBanServer, ban_feature  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("12 rue de la Mairie 34200 Sète", True),
+        ("3 bis avenue Foch, Lyon", True),
+        ("place du Marché Lyon", True),
+        ("Sète", False),
+        ("34200", False),
+        ("75001 Paris", False),
+        ("Saint-Denis", False),
+        ("L'Isle-sur-la-Sorgue", False),
+    ],
+)
+def test_looks_like_address(text, expected):
+    assert looks_like_address(text) is expected
+
+
+def test_search_text_is_geocoded_once_then_cached(settings):
+    cache.clear()
+    answer = ban_feature(43.4, 3.69, label="12 Rue de la Mairie 34200 Sète", citycode="34301", postcode="34200")
+    with FakeBanServer({"mairie": answer}) as ban:
+        settings.MEDNUM_GEOCODER_URL = ban.url
+        found = geocode_search_text("12 rue de la Mairie  34200 Sète")
+        again = geocode_search_text("12 rue de la mairie 34200 sète")
+    assert (found.latitude, found.longitude, found.citycode) == (43.4, 3.69, "34301")
+    assert again == found
+    assert len(ban.requests) == 1
+    assert ban.requests[0]["postcode"] == "34200"
+
+
+def test_search_text_when_the_service_fails_or_is_not_configured(settings):
+    cache.clear()
+    settings.MEDNUM_GEOCODER_URL = ""
+    assert geocode_search_text("12 rue de la Mairie Sète") is None
+    with FakeBanServer({"mairie": "500"}) as ban:
+        settings.MEDNUM_GEOCODER_URL = ban.url
+        assert geocode_search_text("12 rue de la Mairie Sète") is None
+        assert geocode_search_text("12 rue de la Mairie Sète") is None
+    assert len(ban.requests) == 2  # a failure is not kept: the service is asked again

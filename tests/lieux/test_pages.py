@@ -98,6 +98,41 @@ def test_search_by_text_resolves_the_commune(client, sete):
         assert "près de Sète (34200)" in text(response)
 
 
+def test_search_by_address_starts_from_the_geocoded_point(client, sete, settings):
+    from django.core.cache import cache
+
+    from tests.fake_ban import FakeBanServer, ban_feature
+
+    cache.clear()
+    # Two lieux in Sète: the one near the commune's centre, and the one next to the address.
+    lieu_a(43.4030, 3.6930, 1, nom="Maison France Services")
+    lieu_a(43.3905, 3.6465, 2, nom="Médiathèque de la Corniche")
+    corniche = ban_feature(43.3900, 3.6460, label="5 Rue de la Corniche 34200 Sète", citycode="34301", postcode="34200")
+    with FakeBanServer({"corniche": corniche}) as ban:
+        settings.MEDNUM_GEOCODER_URL = ban.url
+        response = client.get(reverse("lieux:recherche"), {"q": "5 rue de la Corniche 34200 Sète"})
+        assert result_names(response) == ["Médiathèque de la Corniche", "Maison France Services"]
+        assert "de 5 Rue de la Corniche 34200 Sète" in text(response)
+        # The geocoder cannot place it: the search starts from the commune, as without a geocoder.
+        response = client.get(reverse("lieux:recherche"), {"q": "3 rue Inconnue 34200 Sète"})
+        assert result_names(response) == ["Maison France Services", "Médiathèque de la Corniche"]
+        assert "près de Sète (34200)" in text(response)
+    assert [r["q"] for r in ban.requests] == ["5 rue de la Corniche 34200 Sète", "3 rue Inconnue 34200 Sète"]
+
+
+def test_a_commune_named_like_a_street_is_not_geocoded(client, sete, settings):
+    from tests.fake_ban import FakeBanServer
+
+    CommuneFactory(code="80688", nom="Rue", slug="rue", codes_postaux=["80120"], population=3000,
+                   departement=DepartementFactory(code="80", nom="Somme", slug="somme"),
+                   latitude=50.27, longitude=1.67)
+    with FakeBanServer({}) as ban:
+        settings.MEDNUM_GEOCODER_URL = ban.url
+        response = client.get(reverse("lieux:recherche"), {"q": "Rue"})
+    assert "près de Rue (80120)" in text(response)
+    assert ban.requests == []
+
+
 def test_unknown_text_says_so(client, sete):
     response = client.get(reverse("lieux:recherche"), {"q": "Zzyzx"})
     assert response.status_code == 200

@@ -254,3 +254,21 @@ def test_choosing_a_commune_leads_to_the_lieux_near_it(client, communes):
     # The search page then starts from that commune.
     page = html(client.get(response["Location"]))
     assert "Sète" in page
+
+
+def test_an_address_on_the_home_page_goes_to_the_lieux_search_when_a_geocoder_is_configured(client, communes, settings):
+    settings.MEDNUM_GEOCODER_URL = "http://127.0.0.1:9/"  # never called: the lieux search geocodes
+    response = client.get("/", {"q": "12 rue de la Mairie 34200 Sète"})
+    assert response.status_code == 302
+    assert response["Location"] == "/lieux/?q=12+rue+de+la+Mairie+34200+S%C3%A8te"
+    # A commune's name stays on the home page's list of communes.
+    assert client.get("/", {"q": "Sète"}).status_code == 200
+    # Without a geocoder, an address is looked up as communes (its postal code, its last words).
+    settings.MEDNUM_GEOCODER_URL = ""
+    assert client.get("/", {"q": "12 rue de la Mairie 34200 Sète"}).status_code == 200
+
+
+def test_home_offers_geolocation_only_with_javascript(client, communes):
+    page = html(client.get("/"))
+    assert re.search(r'<button type="button"[^>]*id="accueil-geoloc"[^>]*hidden>Me géolocaliser</button>', page, re.S)
+    assert "site/js/geolocalisation" in page
