@@ -58,6 +58,9 @@ class RawCursor:
     __slots__ = ("_cursor", "_sqlite")
 
     def __init__(self, connection):
+        # What Django's own cursor() does first: with CONN_HEALTH_CHECKS, a persistent connection that
+        # died between requests is replaced instead of failing the first query of a search.
+        connection.close_if_health_check_failed()
         connection.ensure_connection()
         self._cursor = connection.connection.cursor()
         self._sqlite = connection.vendor == "sqlite"

@@ -151,6 +151,28 @@ def test_zero_results_suggest_a_radius(client):
     assert "50 km" in body["message"]
 
 
+def test_page_json_is_the_serialised_search(client):
+    """/lieux assembles its body from cached per-lieu JSON: same bytes as serialising `search_lieux`."""
+    bulk(random_lieux(30, centre=LYON, spread_km=3, seed=5))
+    lieu(45.765, 4.836, horaires="24/7", courriels=["a@example.org", "b@example.org"])
+    lieu(45.7641, 4.8358, horaires="")
+    for query in (near(), near(taille=7, page=2), near(services="Aide aux démarches administratives"),
+                  near(lat=LYON[0] + 0.4, rayon_km=5), near(ouvert_maintenant="true")):
+        params = search.parse_params(query)
+        params.maintenant = search.timezone.now()
+        expected = lieux_api.dumps(lieux_api._page_payload(search.search_lieux(params)))
+        assert search.search_page_json(params) == expected
+        assert search.search_page_json(params) == expected  # from the cache
+
+
+def test_page_json_follows_changes_to_a_lieu(client):
+    a = lieu(45.765, 4.836, nom="Avant")
+    assert get(client, **near()).json()["resultats"][0]["nom"] == "Avant"
+    Lieu.objects.filter(id=a.id).update(nom="Après", telephone="0102030405")  # modifie_le untouched
+    item = get(client, **near()).json()["resultats"][0]
+    assert (item["nom"], item["telephone"]) == ("Après", "0102030405")
+
+
 def test_commune_parameter(client):
     region = RegionFactory(code="84", nom="Auvergne-Rhône-Alpes")
     CommuneFactory(code="69123", nom="Lyon", departement=DepartementFactory(code="69", nom="Rhône", region=region),
