@@ -22,13 +22,22 @@ Both
     single index lookup.
 
 `rebuild()` (command `manage.py rebuild_spatial_index`) rebuilds from scratch.
+
+Bulk inserts (SQLite)
+    `indexing_inserts_at_end(connection)` lets an import insert thousands of lieux without running the
+    insert trigger once per row: inside the caller's transaction it drops that trigger, and at the end
+    of the block indexes every lieu inserted since (one `INSERT … SELECT`, in spatial order) and creates
+    the trigger again. SQLite's schema changes are transactional, so a process killed in the middle
+    rolls back the drop with the rows: the index never disagrees with the table, and no other
+    connection ever sees the table without its trigger.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
-from django.db import connections
+from django.db import connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +80,8 @@ SQLITE_TRIGGERS = (
     END
     """,
 )
+
+SQLITE_INSERT_TRIGGER = TRIGGER_NAMES[0]
 
 SQLITE_FILL = (
     f"INSERT INTO {RTREE_TABLE} (id, min_lat, max_lat, min_lon, max_lon) "
@@ -140,6 +151,44 @@ def _install_sqlite(cursor) -> None:
     cursor.execute(SQLITE_FILL)
     for sql in SQLITE_TRIGGERS:
         cursor.execute(sql)
+
+
+def _sqlite_insert_trigger_present(cursor) -> bool:
+    cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = %s", [SQLITE_INSERT_TRIGGER])
+    return cursor.fetchone() is not None
+
+
+@contextmanager
+def indexing_inserts_at_end(connection):
+    """Index the lieux inserted in this block at its end, in one statement, instead of row by row.
+
+    Must run inside a transaction (`transaction.atomic`): the trigger is dropped and created again in
+    that transaction, within a savepoint, so that an error in the block restores it with the rows.
+    Only rows *inserted* in the block are handled at the end (ids above the largest one before the
+    block: lieux_lieu ids only grow); updates and deletes still go through their triggers. Does
+    nothing but run the block on PostgreSQL or when the R*Tree or its insert trigger is absent.
+    """
+    if connection.vendor != "sqlite" or not connection.in_atomic_block or not has_rtree(connection):
+        yield
+        return
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            deferred = _sqlite_insert_trigger_present(cursor)
+            if deferred:
+                cursor.execute("SELECT coalesce(max(id), 0) FROM lieux_lieu")
+                (last_id,) = cursor.fetchone()
+                cursor.execute(f"DROP TRIGGER {SQLITE_INSERT_TRIGGER}")
+        yield
+        if deferred:
+            with connection.cursor() as cursor:
+                # In spatial order: consecutive boxes go to the same R*Tree leaves.
+                cursor.execute(
+                    f"INSERT OR REPLACE INTO {RTREE_TABLE} (id, min_lat, max_lat, min_lon, max_lon) "
+                    f"SELECT id, latitude, latitude, longitude, longitude FROM lieux_lieu "
+                    f"WHERE id > %s AND {ELIGIBLE} ORDER BY latitude, longitude",
+                    [last_id],
+                )
+                cursor.execute(SQLITE_TRIGGERS[0])
 
 
 def ensure_sqlite_index(using: str = "default") -> bool:

@@ -18,7 +18,11 @@ How an import runs
    In all-or-nothing mode every batch runs inside one transaction for the whole file.
 
 Writes use plain SQL built from the models' metadata (`executemany` on SQLite, `COPY` on PostgreSQL),
-not model instances: per-row model overhead is what limits an ORM import at a million rows.
+not model instances: per-row model overhead is what limits an ORM import at a million rows. On SQLite
+the lieux a batch creates are added to the R*Tree in one statement at the end of the batch, the
+per-row insert trigger being dropped and recreated inside the batch's transaction
+(`mednum.geo.spatial_index.indexing_inserts_at_end`), and the JSON_VALID CHECK constraints are not
+evaluated during the import (`_sqlite_import_settings`): the JSON written is the import's own.
 
 What a row costs to re-import is one hash comparison: the content hash is the md5 of the row's
 normalised values and raw record. A position found by geocoding is not part of the hash, so a
@@ -31,7 +35,9 @@ import csv
 import hashlib
 import json
 import logging
+import re
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
@@ -45,7 +51,9 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
+from orjson import dumps as _orjson_dumps
 
+from mednum.geo.spatial_index import indexing_inserts_at_end
 from mednum.imports.readers import BadRow, ImportFileError, SourceFile, first_record_keys, open_source
 from mednum.lieux.models import MASK_COLUMNS, Lieu, PositionPrecision, SourceRecord
 from mednum.standard import schema
@@ -290,7 +298,29 @@ _FIELD_LIMITS = tuple(
     for name in schema.field_names()
     if FIELD_TO_ATTR.get(name, name) in _LIMITED and name != "id"
 )
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _DUMPS(value) -> str:
+    """Compact JSON, non-ASCII characters kept: orjson, ~10 times faster than the json module and
+    byte for byte the same output; the json module for what orjson refuses (integers over 64 bits,
+    lone surrogates, non-string keys)."""
+    try:
+        return _orjson_dumps(value).decode()
+    except TypeError:
+        return _JSON_ENCODE(value)
+
+
+_SLUG_DROP = re.compile(r"[^\w\s-]")
+_SLUG_DASHES = re.compile(r"[-\s]+")
+
+
+def _slugify(value: str) -> str:
+    """Django's `slugify` (same output), with its patterns compiled once and no Unicode
+    decomposition for ASCII text: it runs once per lieu written."""
+    if not value.isascii():
+        value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    return _SLUG_DASHES.sub("-", _SLUG_DROP.sub("", value.lower())).strip("-_")
 
 
 def _fmt(n: int) -> str:
@@ -569,7 +599,7 @@ class _Importer:
         return report
 
     def _import_pass(self, source_file: SourceFile, total: int, *, outer: bool) -> None:
-        with _no_mmap():
+        with _sqlite_import_settings():
             self._batches(source_file, total, outer=outer)
 
     def _batches(self, source_file: SourceFile, total: int, *, outer: bool) -> None:
@@ -765,7 +795,7 @@ class _Importer:
             p.latitude,
             p.longitude,
             self._db_date(values.get("date_maj")) or self.today_db,
-            f"{slugify(nom)[:80].strip('-') or 'lieu'}-{_short_id(id_standard)}",
+            f"{_slugify(nom)[:80].strip('-') or 'lieu'}-{_short_id(id_standard)}",
             p.commune_code,
             p.precision,
         )
@@ -865,7 +895,8 @@ class _Importer:
             row.append(id_standard)
             row += tail
             lieu_rows.append(row)
-        self._insert("lieu", lieu_rows)
+        with indexing_inserts_at_end(connection):  # SQLite: one R*Tree insert per batch, not a trigger per row
+            self._insert("lieu", lieu_rows)
         id_by_standard = self._lieu_ids(list(wanted.values()))
         now = self.now_db
         source = self.source
@@ -930,11 +961,14 @@ _STANDARD_ATTRS = tuple(
 
 
 @contextmanager
-def _no_mmap():
-    """SQLite: no memory-mapped reads during the import.
+def _sqlite_import_settings():
+    """SQLite, for the import's writes: no memory-mapped reads, no CHECK constraints. Restored afterwards.
 
     The site's settings map up to 256 MB of the database file for fast reads; an import reads each
-    page once or twice, and mapped pages count in the process's resident memory. Restored afterwards.
+    page once or twice, and mapped pages count in the process's resident memory.
+    The only CHECK constraints of the tables written are the JSON fields' `JSON_VALID(raw)` and
+    `JSON_VALID(normalised)`: the import writes JSON it has just serialised itself, and parsing it
+    again costs several microseconds a row. Both pragmas belong to the connection, not the file.
     """
     if connection.vendor != "sqlite":
         yield
@@ -947,17 +981,19 @@ def _no_mmap():
             previous = found[0] if found else None
             if previous:
                 cursor.execute("PRAGMA mmap_size=0")
+            cursor.execute("PRAGMA ignore_check_constraints=ON")
     except DatabaseError:  # pragma: no cover - a pragma SQLite refuses changes nothing else
         previous = None
     try:
         yield
     finally:
-        if previous:
-            try:
-                with _cursor() as cursor:
+        try:
+            with _cursor() as cursor:
+                cursor.execute("PRAGMA ignore_check_constraints=OFF")
+                if previous:
                     cursor.execute(f"PRAGMA mmap_size={int(previous)}")
-            except DatabaseError:  # pragma: no cover
-                pass
+        except DatabaseError:  # pragma: no cover
+            pass
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from mednum.geo import spatial_index
 from mednum.geo.nearest import nearest_ids
@@ -139,3 +139,51 @@ def test_modifie_le_index_exists():
         else:
             cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = %s", [spatial_index.MODIFIE_LE_INDEX])
         assert cursor.fetchone() is not None
+
+
+@sqlite_only
+def test_inserts_indexed_at_the_end_of_the_block():
+    before = lieu(45.0, 5.0)
+    with transaction.atomic():
+        with spatial_index.indexing_inserts_at_end(connection):
+            bulk(random_lieux(200, seed=5))
+            unlocated = lieu(None, None)
+            assert len(rtree_rows()) == 1  # not indexed yet: the insert trigger is off in this block
+        assert_consistent()
+    assert len(rtree_rows()) == 200 + 1 and unlocated.id not in {r[0] for r in rtree_rows()}
+    assert set(ids_near(45.0, 5.0)) == {before.id}
+    later = lieu(45.0, 5.001)  # the trigger is back
+    assert set(ids_near(45.0, 5.0)) == {before.id, later.id}
+    assert_consistent()
+
+
+@sqlite_only
+def test_an_error_in_the_block_restores_the_trigger_with_the_rows():
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        with spatial_index.indexing_inserts_at_end(connection):
+            lieu(45.0, 5.0)
+            1 / 0
+    assert Lieu.objects.count() == 0
+    with connection.cursor() as cursor:
+        assert spatial_index._sqlite_insert_trigger_present(cursor)
+    a = lieu(45.0, 5.0)
+    assert ids_near(45.0, 5.0) == [a.id]
+    assert_consistent()
+
+
+def test_an_import_keeps_the_index_in_step(tmp_path):
+    from mednum.imports.engine import import_lieux
+    from tests.imports.conftest import row, write_csv
+
+    rows = [row(n, latitude=f"{49.2 + n / 1000:.4f}", longitude="4.03") for n in range(1, 31)]
+    rows.append(row(31, latitude="", longitude=""))
+    report = import_lieux(write_csv(tmp_path / "lieux.csv", rows), "index", batch_size=10)
+    assert report.created == 31, report.summary_lines()
+    assert_consistent()
+    moved = [dict(r, latitude="49.5") if r["id"] == "lieu-3" else r for r in rows]
+    report = import_lieux(write_csv(tmp_path / "lieux.csv", moved), "index", batch_size=10)
+    assert (report.updated, report.unchanged) == (1, 30)
+    assert_consistent()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            assert spatial_index._sqlite_insert_trigger_present(cursor)
