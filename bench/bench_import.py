@@ -20,6 +20,7 @@ Prints `name: value` lines:
     frictionless_validate_rows_per_s: …
     import_to_frictionless_ratio: …  import rows/s ÷ frictionless rows/s
     peak_rss_mb: …                  peak resident memory of the importing process
+    reader_peak_rss_mb: …           peak resident memory of its reader process (pipelined import), 0 if none
     postgresql_…                    the same figures on PostgreSQL, when configured
 
 The wall-clock figures depend on the machine's load; the CPU figure less so.
@@ -67,6 +68,8 @@ def child(args) -> None:
             "fatal": report.fatal,
         }
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The pipelined import reads the file in a child process (mednum.imports.pipeline): its peak.
+    result["reader_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
 
 
@@ -139,6 +142,8 @@ def print_figures(prefix: str, result: dict) -> float:
     print(f"{prefix}import_cpu_rows_per_s: {first['read'] / first['cpu']:.0f}")
     print(f"{prefix}reimport_cpu_rows_per_s: {again['read'] / again['cpu']:.0f}")
     print(f"{prefix}peak_rss_mb: {result['peak_rss_mb']:.0f}")
+    if "reader_peak_rss_mb" in result:
+        print(f"{prefix}reader_peak_rss_mb: {result['reader_peak_rss_mb']:.0f}")
     return rate
 
 

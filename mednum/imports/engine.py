@@ -36,17 +36,19 @@ import hashlib
 import json
 import logging
 import re
+import threading
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -54,6 +56,7 @@ from django.utils.text import slugify
 from orjson import dumps as _orjson_dumps
 
 from mednum.geo.spatial_index import indexing_inserts_at_end
+from mednum.imports import pipeline
 from mednum.imports.readers import BadRow, ImportFileError, SourceFile, first_record_keys, open_source
 from mednum.lieux.models import MASK_COLUMNS, Lieu, PositionPrecision, SourceRecord
 from mednum.standard import schema
@@ -68,12 +71,34 @@ MAX_VALUE_CHARS = 100_000
 # How often (rows) the progress callback is called.
 PROGRESS_EVERY = 1000
 PIVOT_UNKNOWN_DEFAULT = "00000000000000"
+# Pipelined import (reading + normalisation in a child process, see `mednum.imports.pipeline`):
+# used automatically for files of at least this size, on a machine with two cores or more.
+PIPELINE_MIN_BYTES = 1_000_000
+# SQLite, during an import: a WAL checkpoint every this many pages (see _sqlite_import_settings).
+IMPORT_WAL_AUTOCHECKPOINT = 10_000
+# Events (rows, rejections, progress ticks) per message from the reader process.
+PIPELINE_CHUNK = 1000
+# Rows the reader process may prepare ahead of the database: two batches.
+PIPELINE_AHEAD_BATCHES = 2
+
+# Tags of the events the reader process sends, in file order.
+_EV_ROW, _EV_REJECTION, _EV_TICK = 0, 1, 2
 
 ProgressCallback = Callable[[str, int, "int | None", float], None]
 
 
 class ImportAborted(Exception):
     """Raised inside the all-or-nothing transaction to roll everything back."""
+
+
+class _ReaderCounters:
+    """The counters the reading loop keeps, in the reader process."""
+
+    __slots__ = ("read", "normaliser_warnings")
+
+    def __init__(self):
+        self.read = 0
+        self.normaliser_warnings = 0
 
 
 @dataclass(slots=True)
@@ -243,9 +268,9 @@ class _Prepared:
     """A valid row on its way to the database (lives for one batch)."""
 
     __slots__ = ("row", "source_id", "values", "raw_json", "norm_json", "hash", "latitude", "longitude",
-                 "precision", "commune_code", "commune")
+                 "precision", "commune_code", "commune", "static")
 
-    def __init__(self, row, source_id, values, raw_json, norm_json, content_hash, commune):
+    def __init__(self, row, source_id, values, raw_json, norm_json, content_hash, commune, static=None):
         self.row = row
         self.source_id = source_id
         self.values = values
@@ -257,6 +282,7 @@ class _Prepared:
         self.precision = ""
         self.commune_code = None
         self.commune = commune  # CommuneInfo found by the normaliser, if any
+        self.static = static  # _Importer._lieu_static(values), once computed
 
 
 class _NoMappingError(Exception):
@@ -330,8 +356,9 @@ def _fmt(n: int) -> str:
 
 class _Importer:
     def __init__(self, path, source: str, *, mapping, dry_run, all_or_nothing, progress, geocoder, demo,
-                 report_path, encoding, batch_size, communes, normaliser):
+                 report_path, encoding, batch_size, communes, normaliser, pipeline=None):
         self.path = Path(path)
+        self.pipeline = pipeline
         self.source = source
         self.mapping_arg = mapping
         self.dry_run = dry_run
@@ -444,9 +471,20 @@ class _Importer:
         return count
 
     def _rows(self, source_file: SourceFile, total, stage: str, *, collect: bool):
-        """Normalised valid rows of the file, as _Prepared; rejections go to the sink when `collect`."""
-        report = self.report
-        sink = self.sink
+        """Normalised valid rows of the file, as _Prepared; rejections go to the sink when `collect`.
+
+        Read and normalised in a child process when `_use_pipeline` says so (`_rows_from_reader`),
+        else here; the rows, rejections, progress ticks and counters are the same either way."""
+        if self._use_pipeline():
+            return self._rows_from_reader(source_file, total, stage, collect=collect)
+        return self._normalised_rows(source_file, total, stage, collect=collect, sink_add=self.sink.add,
+                                     tick=self._tick, counters=self.report)
+
+    def _normalised_rows(self, source_file: SourceFile, total, stage: str, *, collect: bool, sink_add, tick,
+                         counters):
+        """The reading + normalisation loop. `sink_add(row, field, value, reason)` receives the
+        rejections, `tick(stage, rows, total)` the progress; `counters.normaliser_warnings` and
+        `counters.read` are kept up to date (the report, or the reader process's own counters)."""
         normalise = self.normaliser.normalise
         upgrade = self.upgrade if self.v0 else None
         mapping = self.mapping
@@ -455,7 +493,6 @@ class _Importer:
         md5 = hashlib.md5
         limits = _FIELD_LIMITS
         seen: set[int] = set()
-        tick = self._tick
         read = 0
         problems: list[tuple[str, Any, str]] = []
 
@@ -512,11 +549,11 @@ class _Importer:
                                 else:
                                     seen.add(key)
                             if result.warnings:
-                                report.normaliser_warnings += len(result.warnings)
+                                counters.normaliser_warnings += len(result.warnings)
             if problems:
                 if collect:
                     for field_name, value, reason in problems:
-                        sink.add(row, field_name, value, reason)
+                        sink_add(row, field_name, value, reason)
                 else:
                     raise ImportAborted(f"ligne {row} : {problems[0][2]}")
                 continue
@@ -525,7 +562,127 @@ class _Importer:
             yield _Prepared(row, source_id, values, raw_json, norm_json, content_hash,
                             getattr(result, "commune", None))
         tick(stage, read, total)
-        report.read = read
+        counters.read = read
+
+    # ------------------------------------------------------------------ pipeline
+    def _use_pipeline(self) -> bool:
+        """Read in a child process? `pipeline=True/False` (argument, else the setting
+        MEDNUM_IMPORT_PIPELINE) forces the choice; by default (None or "auto"): for files of at least
+        PIPELINE_MIN_BYTES, with two cores or more, from a single-threaded process (forking a process
+        whose other threads may hold locks is not safe)."""
+        choice = self.pipeline
+        if choice is None:
+            choice = getattr(settings, "MEDNUM_IMPORT_PIPELINE", None)
+        if not pipeline.fork_available():
+            return False
+        if choice is not None and choice != "auto":
+            return bool(choice)
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return False
+        return size >= PIPELINE_MIN_BYTES and pipeline.usable_cpus() >= 2 and threading.active_count() == 1
+
+    def _reader_main(self, sender: pipeline.ChunkSender, source_file: SourceFile, total, stage: str,
+                     collect: bool) -> None:
+        """In the reader process: run the reading loop and send its events in chunks, in file order.
+
+        Messages: ("chunk", events, normaliser_warnings) where an event is a row
+        (_EV_ROW, row, source_id, values, raw_json, norm_json, hash, commune), a rejection
+        (_EV_REJECTION, row, field, value, reason) or a progress tick (_EV_TICK, stage, rows, total);
+        then ("end", rows read, normaliser_warnings), or ("error", kind, details) when reading stops."""
+        counters = _ReaderCounters()
+        events: list = []
+        append = events.append
+
+        def sink_add(row, field_name, value, reason):
+            append((_EV_REJECTION, row, field_name, value, reason))
+
+        def tick(tick_stage, count, tick_total):
+            append((_EV_TICK, tick_stage, count, tick_total))
+
+        # A commune of the index is sent as its code (the parent has the same index, forked).
+        index = getattr(self.normaliser, "communes", None)
+        by_code = getattr(index, "by_code", None) or {}
+        chunk = PIPELINE_CHUNK
+        send = sender.send
+        try:
+            for p in self._normalised_rows(source_file, total, stage, collect=collect, sink_add=sink_add,
+                                           tick=tick, counters=counters):
+                commune = p.commune
+                if commune is not None and by_code.get(commune.code) is commune:
+                    commune = commune.code
+                append((_EV_ROW, p.row, p.source_id, p.values, p.raw_json, p.norm_json, p.hash, commune))
+                if len(events) >= chunk:
+                    send(("chunk", events, counters.normaliser_warnings))
+                    events.clear()
+        except ImportFileError as error:
+            send(("chunk", events, counters.normaliser_warnings))
+            send(("error", "file", (error.message, error.line, error.offset, error.row)))
+            return
+        except ImportAborted as error:
+            send(("chunk", events, counters.normaliser_warnings))
+            send(("error", "aborted", str(error)))
+            return
+        except pipeline.ParentGone:
+            raise
+        except BaseException as error:  # noqa: BLE001 - reported to the importing process
+            import traceback
+
+            send(("error", "internal", f"{error!r}\n{traceback.format_exc()}"))
+            return
+        send(("chunk", events, counters.normaliser_warnings))
+        send(("end", counters.read, counters.normaliser_warnings))
+
+    def _rows_from_reader(self, source_file: SourceFile, total, stage: str, *, collect: bool):
+        """`_rows` with the reading loop in a forked process: its events are replayed here in file
+        order (rejections into the sink, ticks to the progress callback) as the rows are consumed."""
+        report = self.report
+        sink = self.sink
+        if sink.handle is not None:
+            sink.handle.flush()  # nothing buffered that the child could write again
+        index = getattr(self.normaliser, "communes", None)
+        by_code = getattr(index, "by_code", None) or {}
+        ahead = max(2, -(-PIPELINE_AHEAD_BATCHES * self.batch_size // PIPELINE_CHUNK))
+        reader = pipeline.ReaderProcess(
+            lambda sender: self._reader_main(sender, source_file, total, stage, collect), max_pending=ahead,
+        )
+        tick = self._tick
+        sink_add = sink.add
+        warnings_before = report.normaliser_warnings  # the reader counts from 0, the report adds up passes
+        try:
+            for message in reader.messages():
+                kind = message[0]
+                if kind == "chunk":
+                    for event in message[1]:
+                        tag = event[0]
+                        if tag == _EV_ROW:
+                            commune = event[7]
+                            if commune.__class__ is str:
+                                commune = by_code[commune]
+                            yield _Prepared(event[1], event[2], event[3], event[4], event[5], event[6], commune)
+                        elif tag == _EV_REJECTION:
+                            sink_add(event[1], event[2], event[3], event[4])
+                        else:
+                            tick(event[1], event[2], event[3])
+                    report.normaliser_warnings = warnings_before + message[2]
+                elif kind == "end":
+                    report.read = message[1]
+                    report.normaliser_warnings = warnings_before + message[2]
+                    return
+                else:
+                    what, details = message[1], message[2]
+                    if what == "file":
+                        text, line, offset, row = details
+                        raise ImportFileError(text, line=line, offset=offset, row=row)
+                    if what == "aborted":
+                        raise ImportAborted(details)
+                    logger.error("Processus de lecture de %s : %s", self.path, details)
+                    raise pipeline.ReaderFailed(
+                        f"erreur inattendue dans le processus de lecture du fichier : {details.splitlines()[0]}"
+                    )
+        finally:
+            reader.close()
 
     # ------------------------------------------------------------------ run
     def run(self) -> ImportReport:
@@ -554,8 +711,9 @@ class _Importer:
                 # Pass 1: validate every row, write nothing.
                 total = None
                 valid = 0
-                for _prepared in self._rows(source_file, None, "validation", collect=True):
-                    valid += 1
+                with closing(self._rows(source_file, None, "validation", collect=True)) as rows:
+                    for _prepared in rows:
+                        valid += 1
                 total = report.read
                 report.valid = valid
                 if not total:
@@ -582,6 +740,17 @@ class _Importer:
             report.fatal = f"Import interrompu, rien n'a été enregistré : {error}"
             report.created = report.updated = 0
             self.sink.fatal(report.fatal)
+        except pipeline.ReaderFailed as error:
+            logger.error("Import de %s : %s", self.path, error)
+            if self.all_or_nothing or not report.written:
+                report.created = report.updated = 0
+                report.fatal = f"Erreur interne, rien n'a été enregistré : {error}."
+            else:
+                report.fatal = (
+                    f"Erreur interne : {error}. Les lots précédents sont enregistrés ; relancez l'import "
+                    "pour le compléter."
+                )
+            self.sink.fatal(report.fatal)
         except DatabaseError as error:
             logger.exception("Import de %s : erreur de la base de données", self.path)
             if self.all_or_nothing:
@@ -604,11 +773,12 @@ class _Importer:
 
     def _batches(self, source_file: SourceFile, total: int, *, outer: bool) -> None:
         batch: list[_Prepared] = []
-        for prepared in self._rows(source_file, total, "import", collect=not outer):
-            batch.append(prepared)
-            if len(batch) >= self.batch_size:
-                self._process_batch(batch, outer)
-                batch = []
+        with closing(self._rows(source_file, total, "import", collect=not outer)) as rows:
+            for prepared in rows:
+                batch.append(prepared)
+                if len(batch) >= self.batch_size:
+                    self._process_batch(batch, outer)
+                    batch = []
         if batch:
             self._process_batch(batch, outer)
 
@@ -777,42 +947,54 @@ class _Importer:
             elif not p.precision:
                 report.without_position += 1
 
-    def _lieu_row(self, p: _Prepared, id_standard: str) -> list:
-        """The Lieu columns this import sets, database-ready, in the order of `sql_insert_lieu`
-        (standard fields, then derived ones)."""
-        values = p.values
+    def _lieu_static(self, values: dict) -> tuple:
+        """What the Lieu row owes to the normalised values alone (no database, no position):
+        (standard columns, bit masks, slug without its suffix, date_maj for the database, slug suffix of
+        the row's own id). Computed once per row, when the row is first written."""
         try:
-            row = list(self.std_getter(values))
+            head = list(self.std_getter(values))
         except KeyError:  # a normaliser that leaves fields out
-            row = [values.get(name) or "" for name in self.std_names]
-        pivot = row[self.pivot_index]
+            head = [values.get(name) or "" for name in self.std_names]
+        pivot = head[self.pivot_index]
         if pivot == self.pivot_unknown or pivot == PIVOT_UNKNOWN_DEFAULT:
-            row[self.pivot_index] = ""
-        if not row[self.source_index]:
-            row[self.source_index] = self.source
-        nom = values.get("nom") or ""
-        row += (
-            p.latitude,
-            p.longitude,
-            self._db_date(values.get("date_maj")) or self.today_db,
-            f"{_slugify(nom)[:80].strip('-') or 'lieu'}-{_short_id(id_standard)}",
-            p.commune_code,
-            p.precision,
-        )
+            head[self.pivot_index] = ""
+        if not head[self.source_index]:
+            head[self.source_index] = self.source
+        masks = []
         for field_name, _column, cache in self.mask_plan:
             text = values.get(field_name)
             if not text:
-                row.append(0)
+                masks.append(0)
                 continue
             mask = cache.get(text)
             if mask is None:
                 if len(cache) > 20_000:
                     cache.clear()
                 mask = cache[text] = schema.mask_of(field_name, schema.split(text))
-            row.append(mask)
-        row.append(self.demo)
-        row.append(self.now_db)
-        return row
+            masks.append(mask)
+        slug = _slugify(values.get("nom") or "")[:80].strip("-") or "lieu"
+        return head, masks, slug, self._db_date(values.get("date_maj")), _short_id(values.get("id") or "")
+
+    def _lieu_row(self, p: _Prepared, id_standard: str) -> list:
+        """The Lieu columns this import sets, database-ready, in the order of `sql_insert_lieu`
+        (standard fields, then derived ones)."""
+        static = p.static
+        if static is None:
+            static = p.static = self._lieu_static(p.values)
+        head, masks, slug, date_db, own_short_id = static
+        short_id = own_short_id if id_standard == p.source_id else _short_id(id_standard)
+        return [
+            *head,
+            p.latitude,
+            p.longitude,
+            date_db or self.today_db,
+            f"{slug}-{short_id}",
+            p.commune_code,
+            p.precision,
+            *masks,
+            self.demo,
+            self.now_db,
+        ]
 
     def _db_date(self, text: str | None):
         """'YYYY-MM-DD' → the database's value for a date column (None when empty or invalid)."""
@@ -903,7 +1085,7 @@ class _Importer:
         db_date = self._db_date
         record_rows = [
             (source, p.source_id, id_by_standard[wanted[p.source_id]], p.raw_json, p.norm_json, p.hash,
-             db_date(p.values.get("date_maj")), now, now)
+             p.static[3] if p.static is not None else db_date(p.values.get("date_maj")), now, now)
             for p in rows
         ]
         self._insert("record", record_rows)
@@ -924,7 +1106,8 @@ class _Importer:
         now = self.now_db
         db_date = self._db_date
         record_rows = [
-            (p.raw_json, p.norm_json, p.hash, db_date(p.values.get("date_maj")), now, record_id)
+            (p.raw_json, p.norm_json, p.hash, p.static[3] if p.static is not None else db_date(p.values.get("date_maj")),
+             now, record_id)
             for p, (record_id, _lieu_id, _hash) in changed
         ]
         with _cursor() as cursor:
@@ -962,18 +1145,24 @@ _STANDARD_ATTRS = tuple(
 
 @contextmanager
 def _sqlite_import_settings():
-    """SQLite, for the import's writes: no memory-mapped reads, no CHECK constraints. Restored afterwards.
+    """SQLite, for the import's writes: no memory-mapped reads, no CHECK constraints, fewer WAL
+    checkpoints. Restored afterwards.
 
     The site's settings map up to 256 MB of the database file for fast reads; an import reads each
     page once or twice, and mapped pages count in the process's resident memory.
     The only CHECK constraints of the tables written are the JSON fields' `JSON_VALID(raw)` and
     `JSON_VALID(normalised)`: the import writes JSON it has just serialised itself, and parsing it
-    again costs several microseconds a row. Both pragmas belong to the connection, not the file.
+    again costs several microseconds a row. A batch of 2,000 rows writes about 2,000 pages to the
+    write-ahead log, so with SQLite's default (a checkpoint once the log holds 1,000 pages) every
+    batch's commit copied the log into the database and synced it; IMPORT_WAL_AUTOCHECKPOINT pages
+    (~40 MB) checkpoint every few batches instead. Durability is unchanged (synchronous=NORMAL:
+    commits are in the log), and the log file keeps that size afterwards. These pragmas belong to
+    the connection, not the file.
     """
     if connection.vendor != "sqlite":
         yield
         return
-    previous = None
+    previous = checkpoint = None
     try:
         with _cursor() as cursor:
             cursor.execute("PRAGMA mmap_size")
@@ -982,14 +1171,21 @@ def _sqlite_import_settings():
             if previous:
                 cursor.execute("PRAGMA mmap_size=0")
             cursor.execute("PRAGMA ignore_check_constraints=ON")
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            found = cursor.fetchone()
+            checkpoint = found[0] if found else None
+            if checkpoint and checkpoint < IMPORT_WAL_AUTOCHECKPOINT:
+                cursor.execute(f"PRAGMA wal_autocheckpoint={IMPORT_WAL_AUTOCHECKPOINT}")
     except DatabaseError:  # pragma: no cover - a pragma SQLite refuses changes nothing else
-        previous = None
+        previous = checkpoint = None
     try:
         yield
     finally:
         try:
             with _cursor() as cursor:
                 cursor.execute("PRAGMA ignore_check_constraints=OFF")
+                if checkpoint and checkpoint < IMPORT_WAL_AUTOCHECKPOINT:
+                    cursor.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint)}")
                 if previous:
                     cursor.execute(f"PRAGMA mmap_size={int(previous)}")
         except DatabaseError:  # pragma: no cover
@@ -1043,6 +1239,7 @@ def import_lieux(
     batch_size: int = BATCH_SIZE,
     communes=None,
     normaliser=None,
+    pipeline: bool | None = None,
 ) -> ImportReport:
     """Import the lieux of one source file. See the module docstring for the guarantees.
 
@@ -1052,10 +1249,12 @@ def import_lieux(
     `report_path`: write every rejected row there as CSV `ligne,champ,valeur,raison`.
     `encoding`: force the file's encoding (default: detected).
     `communes`, `normaliser`: for tests and benchmarks (default: built from the database).
+    `pipeline`: read and normalise in a child process while this one writes (True), or here (False);
+    None: the setting MEDNUM_IMPORT_PIPELINE if set, else automatic (files of 1 MB or more, 2+ cores).
     """
     importer = _Importer(
         path, source, mapping=mapping, dry_run=dry_run, all_or_nothing=all_or_nothing, progress=progress,
         geocoder=geocoder, demo=demo, report_path=report_path, encoding=encoding, batch_size=batch_size,
-        communes=communes, normaliser=normaliser,
+        communes=communes, normaliser=normaliser, pipeline=pipeline,
     )
     return importer.run()

@@ -26,6 +26,22 @@ def _env(data_dir) -> dict:
     return env
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except OSError:  # not Linux
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
 def _counts(db) -> tuple[int, int, int, int]:
     """(lieux, records, lieux without record, records without lieu), read like any other reader would."""
     connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
@@ -69,8 +85,14 @@ def test_sigkill_midway_then_rerun(tmp_path):
                 break
             time.sleep(0.02)
         assert process.poll() is None, "l'import s'est terminé avant d'avoir pu être interrompu"
+        readers = _children(process.pid)  # the pipelined import's reader process (file > 1 MB)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while readers and time.monotonic() < deadline:
+            readers = [pid for pid in readers if _alive(pid)]
+            time.sleep(0.05)
+        assert not readers, "le processus de lecture a survécu à l'import tué"
     finally:
         if process.poll() is None:
             process.kill()

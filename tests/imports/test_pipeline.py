@@ -1,0 +1,177 @@
+"""The pipelined import (reading + normalisation in a forked reader process, `mednum.imports.pipeline`)
+gives the same results as the in-process import, and a reader process that dies or fails is reported."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import pytest
+
+from mednum.imports import engine
+from mednum.imports.engine import import_lieux
+from mednum.lieux.models import Lieu, SourceRecord
+from tests.imports.conftest import BAD, row, write_csv, write_json
+
+pytestmark = pytest.mark.django_db
+
+COMPARED = ("read", "valid", "created", "updated", "unchanged", "rejected", "rejected_entries", "placed_at_commune",
+            "without_position", "normaliser_warnings", "fatal", "warnings", "file_format", "encoding", "delimiter")
+
+
+def summary(report) -> dict:
+    data = {name: getattr(report, name) for name in COMPARED}
+    data["rejections"] = [(r.row, r.field, r.value, r.reason) for r in report.rejections]
+    data["exit_status"] = report.exit_status
+    return data
+
+
+def both_ways(path, **kwargs) -> tuple[dict, dict]:
+    """The same file imported in process (source "a") and pipelined (source "b")."""
+    here = import_lieux(path, "a", pipeline=False, **kwargs)
+    piped = import_lieux(path, "b", pipeline=True, **kwargs)
+    return summary(here), summary(piped)
+
+
+def test_auto_mode_by_size(tmp_path, settings):
+    small = write_csv(tmp_path / "petit.csv", [row(1)])
+    importer = engine._Importer(small, "s", mapping=None, dry_run=False, all_or_nothing=False, progress=None,
+                                geocoder=None, demo=False, report_path=None, encoding=None, batch_size=10,
+                                communes=None, normaliser=None)
+    assert not importer._use_pipeline()  # a small file stays in process
+    settings.MEDNUM_IMPORT_PIPELINE = True
+    assert importer._use_pipeline()
+    importer.pipeline = False
+    assert not importer._use_pipeline()
+
+
+@pytest.mark.parametrize("all_or_nothing", [False, True])
+@pytest.mark.parametrize("name", sorted(p.name for p in BAD.glob("*.csv")))
+def test_bad_files_same_results(reims, name, all_or_nothing):
+    here, piped = both_ways(BAD / name, all_or_nothing=all_or_nothing)
+    assert piped == here
+
+
+@pytest.mark.parametrize("all_or_nothing", [False, True])
+def test_truncated_json_same_results(reims, tmp_path, all_or_nothing):
+    path = write_json(tmp_path / "lieux.json", [row(n) for n in range(1, 6)])
+    path.write_text(path.read_text(encoding="utf-8")[:-40], encoding="utf-8")
+    here, piped = both_ways(path, all_or_nothing=all_or_nothing)
+    assert piped == here
+    assert "tronqué" in piped["fatal"]
+
+
+def test_rejections_in_file_order_with_progress(reims, tmp_path):
+    """Several messages from the reader (rows > PIPELINE_CHUNK), rejections scattered among them:
+    same rejections in the same order, same progress ticks, same CSV report, same database rows."""
+    rows = []
+    for n in range(1, 2601):
+        if n % 97 == 0:
+            rows.append(row(n, services="Réparation de vélos"))  # unknown value: rejected
+        elif n % 251 == 0:
+            rows.append(row(n - 1))  # duplicate id
+        elif n % 401 == 0:
+            rows.append(row(n, nom="", latitude="abc"))  # two problems on one row
+        else:
+            rows.append(row(n))
+    path = write_csv(tmp_path / "lieux.csv", rows)
+    results = {}
+    for mode in (False, True):
+        ticks = []
+        report = import_lieux(path, f"s{mode}", pipeline=mode, batch_size=700,
+                              progress=lambda stage, n, total, _t: ticks.append((stage, n, total)),
+                              report_path=tmp_path / f"rejets-{mode}.csv")
+        with open(tmp_path / f"rejets-{mode}.csv", encoding="utf-8-sig") as handle:
+            report_rows = list(csv.reader(handle))
+        results[mode] = (summary(report), ticks, report_rows)
+    assert results[True] == results[False]
+    data, ticks, report_rows = results[True]
+    lines = [r[0] for r in data["rejections"]]
+    assert lines == sorted(lines) and len(set(lines)) == data["rejected"] > 20
+    assert data["rejected_entries"] >= data["rejected"]
+    assert ticks[-1] == ("import", 2600, None)
+    assert len(report_rows) == data["rejected_entries"] + 1
+    assert SourceRecord.objects.filter(source="sTrue").count() == SourceRecord.objects.filter(source="sFalse").count()
+    assert Lieu.objects.count() == 2 * data["created"]
+
+
+def test_reimport_and_dry_run_pipelined(reims, tmp_path):
+    path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 1500)])
+    first = import_lieux(path, "s", pipeline=True, batch_size=400)
+    assert (first.created, first.exit_status) == (1499, 0)
+    again = import_lieux(path, "s", pipeline=True)
+    assert (again.unchanged, again.created, again.updated) == (1499, 0, 0)
+    changed = write_csv(tmp_path / "lieux2.csv", [row(n, nom=f"Autre {n}") for n in range(1, 1500)])
+    dry = import_lieux(changed, "s", pipeline=True, dry_run=True)
+    assert (dry.updated, dry.created) == (1499, 0)
+    assert not Lieu.objects.filter(nom__startswith="Autre").exists()
+
+
+def test_all_or_nothing_pipelined_rejects_all(reims, tmp_path):
+    rows = [row(n) for n in range(1, 1200)]
+    rows[1100] = row(1101, services="Réparation de vélos")
+    path = write_csv(tmp_path / "lieux.csv", rows)
+    report = import_lieux(path, "s", pipeline=True, all_or_nothing=True, batch_size=300)
+    assert report.exit_status == 2 and report.rejected == 1 and report.rejections[0].row == 1102
+    assert Lieu.objects.count() == 0
+
+
+def _dies_at(row_number: int, how):
+    """A `_normalised_rows` that yields the real rows, then fails at `row_number` (in the reader process)."""
+    real = engine._Importer._normalised_rows
+
+    def failing(self, *args, **kwargs):
+        for prepared in real(self, *args, **kwargs):
+            if prepared.row >= row_number:
+                how()
+            yield prepared
+
+    return failing
+
+
+def test_reader_killed_reports_clear_error(reims, tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 3000)])
+    monkeypatch.setattr(engine._Importer, "_normalised_rows", _dies_at(2500, lambda: os._exit(3)))
+    report = import_lieux(path, "s", pipeline=True, batch_size=1000)
+    assert report.exit_status == 2
+    assert "processus de lecture" in report.fatal and "code de sortie 3" in report.fatal
+    assert "relancez l'import" in report.fatal
+    # The whole batches received before stay written (messages still queued in the reader are lost).
+    assert report.created == Lieu.objects.count() and report.created % 1000 == 0 and report.created < 2999
+
+
+def test_reader_exception_reports_clear_error(reims, tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 3000)])
+
+    def boom():
+        raise RuntimeError("panne simulée")
+
+    monkeypatch.setattr(engine._Importer, "_normalised_rows", _dies_at(10, boom))
+    report = import_lieux(path, "s", pipeline=True, all_or_nothing=True)
+    assert report.exit_status == 2
+    assert "erreur inattendue dans le processus de lecture" in report.fatal and "panne simulée" in report.fatal
+    assert "rien n'a été enregistré" in report.fatal
+    assert Lieu.objects.count() == 0
+
+
+def test_database_error_midway_ends_reader(reims, tmp_path, monkeypatch):
+    """The importing process stops reading (database error): the reader process is ended, no hang."""
+    from django.db import DatabaseError
+
+    path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 6000)])
+    real = engine._Importer._create
+    calls = []
+
+    def failing(self, rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise DatabaseError("disque plein (simulé)")
+        return real(self, rows)
+
+    monkeypatch.setattr(engine._Importer, "_create", failing)
+    report = import_lieux(path, "s", pipeline=True, batch_size=500)
+    assert report.exit_status == 2 and "disque plein" in report.fatal
+    assert Lieu.objects.count() == 500
+    import multiprocessing
+
+    assert not [p for p in multiprocessing.active_children() if p.name == "mednum-import-reader"]
