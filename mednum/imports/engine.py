@@ -324,17 +324,31 @@ _FIELD_LIMITS = tuple(
     for name in schema.field_names()
     if FIELD_TO_ATTR.get(name, name) in _LIMITED and name != "id"
 )
-_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def _finite(value):
+    """`value` with NaN and infinities replaced by null, as orjson writes them (JSON has no NaN)."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _DUMPS(value) -> str:
     """Compact JSON, non-ASCII characters kept: orjson, ~10 times faster than the json module and
     byte for byte the same output; the json module for what orjson refuses (integers over 64 bits,
-    lone surrogates, non-string keys)."""
+    lone surrogates, non-string keys), always valid JSON (NaN written as null, like orjson)."""
     try:
         return _orjson_dumps(value).decode()
     except TypeError:
-        return _JSON_ENCODE(value)
+        try:
+            return _JSON_ENCODE(value)
+        except ValueError:
+            return _JSON_ENCODE(_finite(value))
 
 
 _SLUG_DROP = re.compile(r"[^\w\s-]")

@@ -338,3 +338,21 @@ def test_v0_csv_with_spreadsheet_headers(tmp_path, reims):
     assert report.exit_status == 0 and report.created == 1, (report.fatal, report.rejections)
     assert any("v0.1" in w for w in report.warnings) and any("Windows-1252" in w for w in report.warnings)
     assert Lieu.objects.get().publics_specifiquement_adresses == "Seniors"
+
+
+def test_raw_json_is_always_valid_json(tmp_path, reims):
+    """A JSON source may hold what orjson refuses (an integer over 64 bits) next to a NaN: the raw record is
+    still stored as valid JSON (NaN as null, as orjson writes it), the big integer kept whole."""
+    import json
+
+    assert engine._DUMPS({"a": "é", "n": 1.5}) == json.dumps({"a": "é", "n": 1.5}, ensure_ascii=False,
+                                                              separators=(",", ":"))
+    assert engine._DUMPS({"big": 2**70, "x": float("nan")}) == '{"big":1180591620717411303424,"x":null}'
+    path = tmp_path / "lieux.json"
+    record = row(1)
+    text = json.dumps([record], ensure_ascii=False)[:-2] + ', "compteur": 1180591620717411303424, "note": NaN}]'
+    path.write_text(text, encoding="utf-8")
+    report = import_lieux(path, "reseau-test")
+    assert report.exit_status == 0, report.summary_lines()
+    brut = SourceRecord.objects.get().raw
+    assert brut["compteur"] == 2**70 and brut["note"] is None
