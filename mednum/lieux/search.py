@@ -724,11 +724,16 @@ class Detail:
     redirection: int | None = None  # id of the lieu that absorbed this one (merged duplicate)
 
 
+MAX_ID = 2**63 - 1  # largest primary key (BigAutoField)
+
+
 def lieu_detail(ident: str | int, maintenant: datetime | None = None) -> Detail:
     """A lieu by numeric id or slug. A merged lieu gives `redirection` to its survivor instead."""
     with connections[USING].cursor() as cursor:
         text = str(ident)
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
+            if int(text) > MAX_ID:  # beyond a 64-bit primary key: no such lieu
+                return Detail()
             cursor.execute(f"{_DETAIL_SELECT} WHERE id = %s", [int(text)])
         else:
             # Slugs are not unique: prefer a published (not merged) lieu, then the oldest.

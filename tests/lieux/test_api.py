@@ -283,6 +283,9 @@ def test_unknown_lieu_is_404(client):
     assert response.status_code == 404
     assert response.json()["detail"] == "Lieu introuvable : « 999999 »."
     assert client.get("/api/v1/lieux/pas-de-slug").status_code == 404
+    # Beyond a 64-bit key, and digits that are not ASCII: no such lieu either, never a 500.
+    assert client.get("/api/v1/lieux/99999999999999999999").status_code == 404
+    assert client.get("/api/v1/lieux/%C2%B2").status_code == 404
 
 
 # --- /carte ------------------------------------------------------------------------------------------
