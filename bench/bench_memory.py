@@ -9,7 +9,7 @@ and without filters, "open now" and "week-end", deep pages, map views from zoom 
 France, lieu pages — then reads each worker's resident memory in /proc (goal: ≤ 500 MB per worker).
 Runs with persistent connections by default (CONN_MAX_AGE=600: SQLite's 64 MB page cache stays in the
 worker, the worst case); `--conn-max-age -1` keeps mednum.settings as they are. `rss_file` is the part
-made of database file pages (SQLite maps up to 256 MB of the file,
+made of database file pages (SQLite maps up to MEDNUM_SQLITE_MMAP_MB, 64 MB by default, of the file,
 PRAGMA mmap_size): shared with the OS page cache, not owned by the worker. Prints `figure: value` lines.
 """
 

@@ -132,7 +132,9 @@ else:
                     "PRAGMA foreign_keys=ON;"
                     "PRAGMA temp_store=MEMORY;"
                     "PRAGMA cache_size=-65536;"
-                    "PRAGMA mmap_size=268435456;"
+                    # Database pages read through a memory map count in a worker's resident memory: 64 MB
+                    # keeps a worker serving 1M lieux under 500 MB (bench/bench_memory.py).
+                    f"PRAGMA mmap_size={int(os.environ.get('MEDNUM_SQLITE_MMAP_MB', '64')) * 1024 * 1024};"
                 ),
             },
         }

@@ -656,7 +656,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 # serves only a row equal to the one it was built from, so any change to the lieu (whatever wrote it)
 # builds it anew. Bounded: the oldest entries go first.
 _SUMMARY_JSON: dict[int, tuple[tuple, bytes, bytes, str, str]] = {}
-SUMMARY_JSON_MAX = 20_000
+SUMMARY_JSON_MAX = 10_000  # ~2.6 KB each: ~26 MB per worker at most
 _ETAT_JSON: dict[tuple[str, str, bool], bytes] = {}
 
 
