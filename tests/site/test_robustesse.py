@@ -47,3 +47,12 @@ def test_each_parameter_alone_with_the_worst_values(client, pages):
                                   "/territoires/communes/%FF/", "/commune/2C004/", "/api/v1/lieux/%C2%B2"])
 def test_odd_addresses_are_not_found(client, pages, path):
     assert client.get(path).status_code == 404
+
+
+def test_a_nul_in_the_query_string_is_read_as_absent(client, pages):
+    # PostgreSQL refuses NUL in text: the widget of a commune must not care about one.
+    response = client.get("/widget", {"commune": "343\x0001"})
+    assert response.status_code == 200
+    assert "Espace numérique" in response.content.decode()
+    assert response.wsgi_request.GET["commune"] == "34301"
+    assert client.get("/api/v1/communes", {"q\x00": "s\x00ète"}).wsgi_request.GET["q"] == "sète"
