@@ -312,10 +312,12 @@ def _hours_accept(params: SearchParams):
     want_now, want_we = params.ouvert_maintenant, params.ouvert_week_end
     est_ouvert, week_end, fuseau_de = hours.est_ouvert, hours.ouvert_le_week_end, hours.fuseau_pour_code_insee
 
-    memo: dict[tuple[str, str], bool] = {}  # per request: many candidates share the same hours
+    # Per request: many candidates share the same hours, and the answer depends only on the hours and
+    # the time zone (one per overseas département, Europe/Paris elsewhere).
+    memo: dict[tuple[str, str], bool] = {}
+    fuseaux: dict[str, str] = {}
 
-    def decide(horaires: str, code_insee: str) -> bool:
-        fuseau = fuseau_de(code_insee)
+    def decide(horaires: str, fuseau: str) -> bool:
         if want_now and not est_ouvert(horaires, maintenant, fuseau=fuseau):
             return False
         if want_we and not week_end(horaires, reference, fuseau=fuseau):
@@ -326,10 +328,14 @@ def _hours_accept(params: SearchParams):
         horaires = extras[0]
         if not horaires:
             return False
-        key = (horaires, extras[1][:3] if extras[1] else "")
+        prefix = extras[1][:3] if extras[1] else ""
+        fuseau = fuseaux.get(prefix)
+        if fuseau is None:
+            fuseau = fuseaux[prefix] = fuseau_de(extras[1])
+        key = (horaires, fuseau)
         answer = memo.get(key)
         if answer is None:
-            answer = memo[key] = decide(horaires, extras[1])
+            answer = memo[key] = decide(horaires, fuseau)
         return answer
 
     return accept
@@ -384,6 +390,8 @@ class SearchResult:
     longitude: float
     commune: dict | None = None
     rayon_suggere_km: int | None = None
+    filtre_horaires: bool = False  # « ouvert maintenant » or « ouvert le week-end » asked
+    lieux_sans_filtre_horaires: bool = False  # nothing found, but lieux exist here without those filters
 
     @property
     def aucun_resultat(self) -> bool:
@@ -394,6 +402,13 @@ class SearchResult:
         if not self.aucun_resultat:
             return None
         rayon = f"{self.rayon_km:g}"
+        if self.filtre_horaires:
+            if self.lieux_sans_filtre_horaires:
+                return (
+                    f"Aucun lieu ouvert à ce moment ne correspond à ces critères dans un rayon de {rayon} km. "
+                    "Retirez le filtre sur les horaires pour voir les lieux de ce rayon et leurs horaires."
+                )
+            return f"Aucun lieu ne correspond à ces critères dans un rayon de {rayon} km."
         if self.rayon_suggere_km:
             return (
                 f"Aucun lieu ne correspond à ces critères dans un rayon de {rayon} km. "
@@ -454,14 +469,21 @@ def _search(params: SearchParams | Mapping) -> tuple[SearchResult, list[tuple], 
             columns=columns, accept=accept, using=USING,
         )
     suggestion = None
+    sans_horaires = False
     if not rows:
-        suggestion = suggest_radius(lat, lon, params.rayon_km, where_sql, where_params, columns, accept)
+        if accept is None:
+            suggestion = suggest_radius(lat, lon, params.rayon_km, where_sql, where_params)
+        else:
+            # Nothing open (at night, on a Sunday…): a wider radius seldom helps and would mean reading the
+            # hours of every lieu up to 100 km. Say instead whether lieux exist here without that filter.
+            sans_horaires = bool(nearest(lat, lon, limit=1, radius_km=params.rayon_km, where_sql=where_sql,
+                                         where_params=where_params, using=USING))
     minute = hours.minute_of(params.maintenant or timezone.now())
     details = fetch_lieux([row[0] for row in page_rows])
     result = SearchResult(
         resultats=[], page=params.page, taille=params.taille, page_suivante=len(rows) > start + params.taille,
         total=total, rayon_km=params.rayon_km, latitude=lat, longitude=lon, commune=commune,
-        rayon_suggere_km=suggestion,
+        rayon_suggere_km=suggestion, filtre_horaires=accept is not None, lieux_sans_filtre_horaires=sans_horaires,
     )
     return result, page_rows, details, minute
 

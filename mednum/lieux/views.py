@@ -268,6 +268,7 @@ class PageResultats:
     page: int
     pages: int
     rayon_suggere_km: int | None = None
+    lieux_sans_filtre_horaires: bool = False  # nothing open, but lieux here without the hours filters
 
     @property
     def has_previous(self):
@@ -323,7 +324,8 @@ def chercher(r: Recherche, par_page: int = PAR_PAGE) -> PageResultats:
     if total is None:  # not counted: at least one more page
         total = (answer.page - 1) * par_page + len(resultats) + (1 if answer.page_suivante else 0)
     pages = max(1, math.ceil(total / par_page))
-    return PageResultats(resultats, total, answer.page, pages, answer.rayon_suggere_km)
+    return PageResultats(resultats, total, answer.page, pages, answer.rayon_suggere_km,
+                         answer.lieux_sans_filtre_horaires)
 
 
 def etat_ouverture(lieu, now=None) -> tuple[bool | None, str]:
@@ -388,7 +390,7 @@ def contexte_recherche(request, r: Recherche, *, action: str) -> dict:
         "style_url": settings.MEDNUM_MAP_STYLE_URL,
     }
     rayon_suggere = page.rayon_suggere_km if page else None
-    if page and page.total == 0 and not rayon_suggere:
+    if page and page.total == 0 and not rayon_suggere and not page.lieux_sans_filtre_horaires:
         larger = [k for k in RAYONS_KM if k > r.rayon_km]
         rayon_suggere = larger[0] if larger else None
     sans_filtres = [("rayon", r.rayon_km)]

@@ -168,6 +168,15 @@ def test_open_now_filter(client, sete):
     assert "Ouvert 24 h/24" in text(response)
 
 
+def test_nothing_open_now_offers_to_see_every_lieu(client, sete):
+    lieu_a(43.4031, 3.6931, 2, nom="Jamais ouvert", horaires="off")
+    response = client.get(reverse("lieux:recherche"), {"commune": "34301", "ouvert_maintenant": "1"})
+    assert result_names(response) == []
+    assert "Aucun lieu n’est ouvert à ce moment dans ce rayon" in text(response)
+    assert 'href="?commune=34301">Voir tous les lieux, ouverts ou non' in response.content.decode()
+    assert "Élargir la recherche" not in text(response)
+
+
 def test_zero_results_suggest_a_wider_radius_with_a_link(client, sete):
     lieu_a(43.55, 3.69, 1, nom="Un peu plus loin")  # ≈ 16 km north of Sète
     response = client.get(reverse("lieux:recherche"), {"commune": "34301", "rayon": "10"})

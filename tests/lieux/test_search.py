@@ -212,6 +212,20 @@ def test_zero_results_suggest_a_wider_radius(distance_deg, expected):
         assert "ni à moins de 100 km" in result.message
 
 
+def test_nothing_open_says_whether_lieux_exist_without_the_hours_filter():
+    lieu(LYON[0] + 0.001, LYON[1], horaires="Mo-Fr 09:00-12:00")
+    lieu(LYON[0] + 0.15, LYON[1], horaires="24/7")  # open, but 17 km away: no wider radius is read
+    sunday_night = datetime(2026, 7, 19, 23, 0, tzinfo=PARIS)
+    result = search_lieux(params(rayon_km=10, ouvert_maintenant=True, maintenant=sunday_night))
+    assert result.aucun_resultat and result.rayon_suggere_km is None
+    assert result.lieux_sans_filtre_horaires
+    assert "Retirez le filtre sur les horaires" in result.message
+    # Nothing here at all, even without the hours filter.
+    result = search_lieux(params(latitude=LYON[0] - 0.5, rayon_km=10, ouvert_maintenant=True, maintenant=sunday_night))
+    assert result.aucun_resultat and not result.lieux_sans_filtre_horaires
+    assert result.message == "Aucun lieu ne correspond à ces critères dans un rayon de 10 km."
+
+
 def test_suggestion_respects_filters():
     lieu(LYON[0] + 0.15, LYON[1], services=["Loisirs et créations numériques"])
     lieu(LYON[0] + 0.40, LYON[1], services=["Aide aux démarches administratives"])
