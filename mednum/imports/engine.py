@@ -880,23 +880,23 @@ class _Importer:
                     result[sid] = (rid, lid, content_hash)
         return result
 
-    def _id_standards(self, lieu_ids: list[int]) -> dict[int, str]:
-        """Lieu id → id_standard."""
+    @staticmethod
+    def _pairs_in(sql: str, keys: list) -> dict:
+        """The (key, value) rows of `sql` ending in « … IN », asked for `keys` a chunk at a time."""
         result = {}
         with _cursor() as cursor:
-            for chunk in _chunks(lieu_ids):
-                cursor.execute(self.sql_id_standards + f"({', '.join(['%s'] * len(chunk))})", chunk)
+            for chunk in _chunks(keys):
+                cursor.execute(sql + f"({', '.join(['%s'] * len(chunk))})", chunk)
                 result.update(cursor.fetchall())
         return result
 
+    def _id_standards(self, lieu_ids: list[int]) -> dict[int, str]:
+        """Lieu id → id_standard."""
+        return self._pairs_in(self.sql_id_standards, lieu_ids)
+
     def _lieu_ids(self, id_standards: list[str]) -> dict[str, int]:
         """id_standard → Lieu id, for those that exist."""
-        result = {}
-        with _cursor() as cursor:
-            for chunk in _chunks(id_standards):
-                cursor.execute(self.sql_lieu_ids + f"({', '.join(['%s'] * len(chunk))})", chunk)
-                result.update(cursor.fetchall())
-        return result
+        return self._pairs_in(self.sql_lieu_ids, id_standards)
 
     def _position(self, batch: list[_Prepared], *, geocode: bool) -> None:
         """Coordinates, precision and commune for the rows about to be written."""

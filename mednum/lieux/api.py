@@ -248,18 +248,7 @@ def _error(exc: search.ParametresInvalides, status: int = 422) -> HttpResponse:
 
 
 def _page_payload(result: search.SearchResult) -> dict:
-    return {
-        "resultats": result.resultats,
-        "page": result.page,
-        "taille": result.taille,
-        "page_suivante": result.page_suivante,
-        "total": result.total,
-        "centre": {"lat": result.latitude, "lon": result.longitude},
-        "commune": result.commune,
-        "rayon_km": result.rayon_km,
-        "rayon_suggere_km": result.rayon_suggere_km,
-        "message": result.message,
-    }
+    return {"resultats": result.resultats, **search.page_fields(result)}
 
 
 def _geojson_payload(result: search.SearchResult) -> dict:

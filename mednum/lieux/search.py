@@ -520,20 +520,23 @@ def search_page_json(params: SearchParams | Mapping) -> bytes:
         if record is None:  # deleted between the two queries
             continue
         items.append(summary_json(record, minute, round(row[1], 3)))
-    rest = json_dumps(
-        {
-            "page": result.page,
-            "taille": result.taille,
-            "page_suivante": result.page_suivante,
-            "total": result.total,
-            "centre": {"lat": result.latitude, "lon": result.longitude},
-            "commune": result.commune,
-            "rayon_km": result.rayon_km,
-            "rayon_suggere_km": result.rayon_suggere_km,
-            "message": result.message,
-        }
-    )
+    rest = json_dumps(page_fields(result))
     return b'{"resultats":[' + b",".join(items) + b"]," + rest[1:]
+
+
+def page_fields(result: SearchResult) -> dict:
+    """What a page of results says besides the lieux (`GET /api/v1/lieux`, after `resultats`)."""
+    return {
+        "page": result.page,
+        "taille": result.taille,
+        "page_suivante": result.page_suivante,
+        "total": result.total,
+        "centre": {"lat": result.latitude, "lon": result.longitude},
+        "commune": result.commune,
+        "rayon_km": result.rayon_km,
+        "rayon_suggere_km": result.rayon_suggere_km,
+        "message": result.message,
+    }
 
 
 def suggest_radius(lat, lon, rayon_km, where_sql="", where_params=(), columns=(), accept=None) -> int | None:
