@@ -218,5 +218,11 @@ def test_geolocation_from_the_home_page(browser, live_server, donnees):
         assert "de votre position" in page.locator("#resultats-nombre").inner_text()
         # Nearest first: the médiathèque stands at that very point, Sète's lieux are ~5 km away.
         assert page.locator(".lieux-resultat h3 a").first.inner_text() == "Médiathèque de Frontignan"
+        # The same button on the search page replaces the chosen commune with the position.
+        page.goto(live_server.url + "/lieux/?commune=34301")
+        page.get_by_role("button", name="Me géolocaliser").click()
+        page.wait_for_url(re.compile(r"/lieux/\?.*lat=43\.44830&lon=3\.75610"))
+        assert "commune=" not in page.url
+        assert page.locator(".lieux-resultat h3 a").first.inner_text() == "Médiathèque de Frontignan"
     finally:
         context.close()
