@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from mednum.imports import engine
 from mednum.lieux import dedup
 from mednum.lieux.models import DedupDecision, DedupPair, Lieu, SourceRecord
 from tests.factories import SuperUserFactory, make_lieu
@@ -276,8 +277,6 @@ class TestQuality:
 
     def test_the_set_is_regenerated_identically(self):
         quality = _quality_module()
-        if not (ROOT / "mednum" / "lieux" / "data" / "demo" / "hinaura-v0.1.json").is_file():
-            pytest.skip("demo files absent")
         assert quality.build_pairs() == quality.read_pairs()
 
 
@@ -300,7 +299,6 @@ class TestWithImportEngine:
                 writer.writerow(values)
 
     def test_decisions_survive_reimports(self, tmp_path):
-        engine = pytest.importorskip("mednum.imports.engine")
         a_file, b_file = tmp_path / "a.csv", tmp_path / "b.csv"
         self.write(a_file, [{"id": "a1", "nom": "Médiathèque Jean Moulin", "source": "Réseau A"}])
         self.write(b_file, [{"id": "b1", "nom": "Médiathèque municipale Jean-Moulin", "source": "Réseau B",
@@ -329,7 +327,6 @@ class TestWithImportEngine:
                                  "latitude": "43.6108", "date_maj": "2024-08-01"}])
 
     def test_same_decision_survives_reimports(self, tmp_path):
-        engine = pytest.importorskip("mednum.imports.engine")
         a_file, b_file = tmp_path / "a.csv", tmp_path / "b.csv"
         self.write(a_file, [{"id": "a1", "nom": "Le Spot", "source": "Réseau A"}])
         self.write(b_file, [{"id": "b1", "nom": "Cyber-base de la ville", "adresse": "1 place de la Mairie",

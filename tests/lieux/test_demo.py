@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import opening_hours
 import pytest
 from django.core.management import call_command
 
@@ -22,14 +23,12 @@ class TestGenerator:
         assert generated(50) == generated(50)
 
     def test_rows_validate_against_the_standard(self, tmp_path):
-        pytest.importorskip("frictionless")
         path = tmp_path / "synth.csv"
         with path.open("w", encoding="utf-8", newline="") as handle:
             demo.write_rows(generated(400, duplicates=0.1), handle)
         assert export.validate_csv(path) == []
 
     def test_opening_hours_are_valid_osm(self):
-        opening_hours = pytest.importorskip("opening_hours")
         hours = {row["horaires"] for row in generated(300) if row["horaires"]}
         assert hours
         for value in hours:
@@ -76,8 +75,6 @@ class TestLoadDemo:
         settings.DATA_DIR = tmp_path
 
     def test_load_demo_small(self, capsys):
-        if not demo.HINAURA_FILE.is_file() or not demo.GIRONDE_FILE.is_file():
-            pytest.skip("demo files absent")
         call_command("load_demo", "--synthetic", "50")
         out = capsys.readouterr().out
         assert "Dédoublonnage" in out

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from mednum.imports import engine
 from mednum.lieux import export
 from mednum.lieux.merge import merge_cluster
 from mednum.lieux.models import Lieu
@@ -17,15 +18,11 @@ from tests.factories import CommuneFactory, DepartementFactory, RegionFactory, m
 
 pytestmark = pytest.mark.django_db
 
-SHARED_SOURCES = Path(__file__).resolve().parents[3] / "shared" / "data" / "sources"
 DEMO_DIR = Path(__file__).resolve().parents[2] / "mednum" / "lieux" / "data" / "demo"
 
 
 def source_file(name: str) -> Path:
-    for folder in (DEMO_DIR, SHARED_SOURCES):
-        if (folder / name).is_file():
-            return folder / name
-    pytest.skip(f"{name} absent")
+    return DEMO_DIR / name
 
 
 @pytest.fixture
@@ -89,7 +86,6 @@ class TestCsv:
         assert export_text("csv") == export_text("csv")
 
     def test_frictionless_zero_errors(self, lieux, tmp_path):
-        pytest.importorskip("frictionless")
         path = tmp_path / "lieux.csv"
         call_command("export_lieux", "--format", "csv", "-o", str(path))
         assert export.validate_csv(path) == []
@@ -203,7 +199,6 @@ class TestRoundTrip:
     """Export → import into an empty database → export again: the same bytes."""
 
     def _round_trip(self, tmp_path):
-        engine = pytest.importorskip("mednum.imports.engine")
         first = tmp_path / "premier.csv"
         call_command("export_lieux", "-o", str(first))
         Lieu.objects.all().delete()
@@ -222,11 +217,8 @@ class TestRoundTrip:
 @pytest.fixture
 def real_sources(db):
     """Hinaura (v0.1 file) and Gironde (raw file + mapping) imported with the import engine."""
-    engine = pytest.importorskip("mednum.imports.engine")
     hinaura = engine.import_lieux(source_file("hinaura-v0.1.json"), "Hinaura")
     mapping = Path(__file__).resolve().parents[2] / "mednum" / "imports" / "mappings" / "gironde.json"
-    if not mapping.is_file():
-        pytest.skip("mapping Gironde absent")
     gironde = engine.import_lieux(source_file("gironde-raw.json"), "Gironde", mapping=mapping)
     assert hinaura.valid > 600 and gironde.valid > 300, (hinaura.summary_lines(), gironde.summary_lines())
     return engine
@@ -234,7 +226,6 @@ def real_sources(db):
 
 class TestRealSources:
     def test_export_of_real_sources_has_zero_frictionless_errors(self, real_sources, tmp_path):
-        pytest.importorskip("frictionless")
         from mednum.lieux.dedup import run_dedup
 
         run_dedup()
@@ -245,7 +236,6 @@ class TestRealSources:
         assert sum(1 for _ in path.open(encoding="utf-8")) > 900
 
     def test_original_schema_rejects_the_correct_spelling(self, tmp_path):
-        pytest.importorskip("frictionless")
         path = tmp_path / "un.csv"
         row = dict.fromkeys(schema.field_names(), "")
         row.update(id="x", pivot="00000000000000", nom="Lieu", commune="Lyon", code_postal="69001",

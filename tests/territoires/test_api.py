@@ -1,7 +1,7 @@
 """`GET /api/v1/communes`: the commune lookup of the public API."""
 
 import pytest
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 
 from mednum.territoires import search
 from mednum.territoires.models import CodePostal, Commune, Departement, Epci, Region
@@ -135,8 +135,6 @@ class TestWithSampleCommunes:
 @pytest.fixture(scope="module")
 def real_territories(django_db_setup, django_db_blocker):
     """All French communes, loaded once for this module and removed afterwards."""
-    if "load_territoires" not in get_commands():
-        pytest.skip("La commande load_territoires n’existe pas encore.")
     with django_db_blocker.unblock():
         already_loaded = Commune.objects.count() > 30_000
         if not already_loaded:
