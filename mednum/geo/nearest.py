@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from django.db import connections
 
@@ -230,22 +230,30 @@ def count_within(
     """Exact number of eligible lieux within `radius_km` (reads every candidate of the radius's box:
     cheap at today's volumes, a few tens of milliseconds in the densest city at a million lieux)."""
     connection = connections[using]
-    boxes = bboxes_for_radius(lat, lon, radius_km)
-    seen: set[int] | None = set() if len(boxes) > 1 else None
     total = 0
+    for row in _rows_in_boxes(connection, bboxes_for_radius(lat, lon, radius_km), where_sql, where_params, columns):
+        if haversine_km(lat, lon, row[1], row[2]) <= radius_km and (accept is None or accept(row[3:])):
+            total += 1
+    return total
+
+
+def _rows_in_boxes(connection, boxes, where_sql, where_params, columns) -> Iterator[tuple]:
+    """The candidate rows `(id, latitude, longitude, *columns)` of the boxes, each lieu once (a search
+    box crossing the antimeridian is two boxes), streamed in chunks: a wide radius with a rare "open now"
+    may cross many rows."""
+    seen: set[int] | None = set() if len(boxes) > 1 else None
     with RawCursor(connection) as cursor:
         for box in boxes:
             sql, params = box_query(connection, box, columns=columns)
             cursor.execute(sql + _and(where_sql), params + list(where_params))
             while chunk := cursor.fetchmany(FETCH_CHUNK):
+                if seen is None:
+                    yield from chunk
+                    continue
                 for row in chunk:
-                    if seen is not None:
-                        if row[0] in seen:
-                            continue
+                    if row[0] not in seen:
                         seen.add(row[0])
-                    if haversine_km(lat, lon, row[1], row[2]) <= radius_km and (accept is None or accept(row[3:])):
-                        total += 1
-    return total
+                        yield row
 
 
 # Density of matching lieux seen around recent queries (per ~0.1° cell and filter set), so that the
@@ -288,30 +296,19 @@ def _nearest_growing_box(connection, lat, lon, limit, radius_km, where_sql, wher
         reach = r
         found = 0
         best: list[tuple] = []  # heap of the `limit` nearest so far, keyed by (-distance, -id)
-        seen: set[int] | None = set() if len(boxes) > 1 else None
-        with RawCursor(connection) as cursor:
-            for box in boxes:
-                sql, params = box_query(connection, box, columns=columns)
-                cursor.execute(sql + _and(where_sql), params + list(where_params))
-                # Streamed in chunks: a wide radius with a rare "open now" may cross many rows.
-                while chunk := cursor.fetchmany(FETCH_CHUNK):
-                    for row in chunk:
-                        if seen is not None:
-                            if row[0] in seen:
-                                continue
-                            seen.add(row[0])
-                        d = haversine_km(lat, lon, row[1], row[2])
-                        if d > reach:
-                            continue
-                        extras = row[extra_start:]
-                        if accept is not None and not accept(extras):
-                            continue
-                        found += 1
-                        entry = (-d, -row[0], extras)
-                        if len(best) < limit:
-                            heapq.heappush(best, entry)
-                        elif entry > best[0]:
-                            heapq.heapreplace(best, entry)
+        for row in _rows_in_boxes(connection, boxes, where_sql, where_params, columns):
+            d = haversine_km(lat, lon, row[1], row[2])
+            if d > reach:
+                continue
+            extras = row[extra_start:]
+            if accept is not None and not accept(extras):
+                continue
+            found += 1
+            entry = (-d, -row[0], extras)
+            if len(best) < limit:
+                heapq.heappush(best, entry)
+            elif entry > best[0]:
+                heapq.heapreplace(best, entry)
         if found >= limit or r >= radius_km:
             _remember_density(key, found, r)
             ordered = sorted(best, reverse=True)

@@ -756,30 +756,28 @@ class _Importer:
             self.sink.fatal(report.fatal)
         except pipeline.ReaderFailed as error:
             logger.error("Import de %s : %s", self.path, error)
-            if self.all_or_nothing or not report.written:
-                report.created = report.updated = 0
-                report.fatal = f"Erreur interne, rien n'a été enregistré : {error}."
-            else:
-                report.fatal = (
-                    f"Erreur interne : {error}. Les lots précédents sont enregistrés ; relancez l'import "
-                    "pour le compléter."
-                )
-            self.sink.fatal(report.fatal)
+            self._interrupted("Erreur interne", error, nothing_kept=self.all_or_nothing or not report.written)
         except DatabaseError as error:
             logger.exception("Import de %s : erreur de la base de données", self.path)
-            if self.all_or_nothing:
-                report.created = report.updated = 0
-                report.fatal = f"Erreur de la base de données, rien n'a été enregistré : {error}"
-            else:
-                report.fatal = (
-                    f"Erreur de la base de données : {error}. Le lot en cours a été annulé, les lots "
-                    "précédents sont enregistrés ; relancez l'import pour le compléter."
-                )
-            self.sink.fatal(report.fatal)
+            self._interrupted("Erreur de la base de données", error, nothing_kept=self.all_or_nothing)
         finally:
             self.sink.close()
             report.duration = time.monotonic() - self.started
         return report
+
+    def _interrupted(self, label: str, error: Exception, *, nothing_kept: bool) -> None:
+        """Report an import stopped midway: the batch in progress is rolled back; the batches already
+        committed stay (re-running the import completes it) unless everything was one transaction."""
+        report = self.report
+        if nothing_kept:
+            report.created = report.updated = 0
+            report.fatal = f"{label}, rien n'a été enregistré : {error}"
+        else:
+            report.fatal = (
+                f"{label} : {error}. Le lot en cours a été annulé, les lots précédents sont enregistrés ; "
+                "relancez l'import pour le compléter."
+            )
+        self.sink.fatal(report.fatal)
 
     def _import_pass(self, source_file: SourceFile, total: int, *, outer: bool) -> None:
         with _sqlite_import_settings():
