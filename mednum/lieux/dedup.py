@@ -799,17 +799,23 @@ def _save_pairs(applied, review, main_record) -> None:
 
 # --- reviewers' actions -------------------------------------------------------------------------
 
+def _record_decision(pair: DedupPair, decision, status, user) -> tuple[SourceRecord, SourceRecord]:
+    """Keep a reviewer's decision (it outlives re-imports) and close the pair; its two records, fresh."""
+    ra, rb = pair.record_a, pair.record_b
+    DedupDecision.record((ra.source, ra.source_id), (rb.source, rb.source_id), decision, user)
+    pair.status = status
+    pair.save(update_fields=["status", "modifie_le"])
+    ra.refresh_from_db()
+    rb.refresh_from_db()
+    return ra, rb
+
+
 @transaction.atomic
 def confirm_same(pair: DedupPair, user=None) -> Lieu:
     """A reviewer says the pair's two records describe one place: record it, merge their lieux."""
     from mednum.lieux.merge import merge_cluster
 
-    ra, rb = pair.record_a, pair.record_b
-    DedupDecision.record((ra.source, ra.source_id), (rb.source, rb.source_id), DedupDecision.Decision.MEME_LIEU, user)
-    pair.status = DedupPair.Status.MEME_LIEU
-    pair.save(update_fields=["status", "modifie_le"])
-    ra.refresh_from_db()
-    rb.refresh_from_db()
+    ra, rb = _record_decision(pair, DedupDecision.Decision.MEME_LIEU, DedupPair.Status.MEME_LIEU, user)
     return merge_cluster([ra.lieu, rb.lieu])
 
 
@@ -818,11 +824,6 @@ def confirm_different(pair: DedupPair, user=None) -> None:
     """A reviewer says the two records are two places: record it, separate them if merged."""
     from mednum.lieux.merge import separate
 
-    ra, rb = pair.record_a, pair.record_b
-    DedupDecision.record((ra.source, ra.source_id), (rb.source, rb.source_id), DedupDecision.Decision.DIFFERENTS, user)
-    pair.status = DedupPair.Status.DIFFERENTS
-    pair.save(update_fields=["status", "modifie_le"])
-    ra.refresh_from_db()
-    rb.refresh_from_db()
+    ra, rb = _record_decision(pair, DedupDecision.Decision.DIFFERENTS, DedupPair.Status.DIFFERENTS, user)
     if ra.lieu_id == rb.lieu_id:
         separate(rb)
