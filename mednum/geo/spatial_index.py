@@ -15,7 +15,8 @@ SQLite
 PostgreSQL
     A GiST index on the expression `point(longitude, latitude)`, partial on the same rows. It serves box
     queries (`point(...) <@ box(...)`) and nearest-first scans (`ORDER BY point(...) <-> point(lon, lat)`).
-    No PostGIS needed.
+    It carries the id, the coordinates and the filter masks (INCLUDE), so these queries are index-only
+    scans once (auto)vacuum has marked the table's pages all-visible. No PostGIS needed.
 
 Both
     A plain index on `modifie_le`, so that the data version used by map ETags (`max(modifie_le)`) is a
@@ -88,7 +89,22 @@ SQLITE_FILL = (
     f"SELECT id, latitude, latitude, longitude, longitude FROM lieux_lieu WHERE {ELIGIBLE}"
 )
 
+# Columns carried in the PostgreSQL GiST index's leaves (INCLUDE): what a nearest or box query selects
+# (id, coordinates) and filters on (the bit masks of `lieux.models.MASK_COLUMNS`). With them the query
+# is an index-only scan: nearby lieux sit together in the index's leaves, whereas their table rows are
+# scattered in the order they were imported (one table page per candidate, read from disk when cold).
+POSTGRES_COVERED_COLUMNS = (
+    "id", "latitude", "longitude", "services_mask", "publics_mask", "prise_en_charge_mask", "frais_mask",
+    "dispositifs_mask", "formations_mask", "modalites_acces_mask", "modalites_accompagnement_mask",
+    "itinerance_mask",
+)
+
 POSTGRES_CREATE = (
+    f"CREATE INDEX IF NOT EXISTS {GIST_INDEX} ON lieux_lieu USING gist (point(longitude, latitude)) "
+    f"INCLUDE ({', '.join(POSTGRES_COVERED_COLUMNS)}) WHERE {ELIGIBLE}"
+)
+# The index of mednum ≤ migration lieux.0003 (no INCLUDE), kept for that migration's reversal.
+POSTGRES_CREATE_UNCOVERED = (
     f"CREATE INDEX IF NOT EXISTS {GIST_INDEX} ON lieux_lieu USING gist (point(longitude, latitude)) "
     f"WHERE {ELIGIBLE}"
 )
@@ -235,6 +251,15 @@ def rebuild(using: str = "default") -> int:
             cursor.execute(f"SELECT count(*) FROM lieux_lieu WHERE {ELIGIBLE}")
             return cursor.fetchone()[0]
     raise SpatialIndexUnavailable(f"Base {connection.vendor} non prise en charge.")
+
+
+def upgrade_postgres_index(connection, *, covered: bool = True) -> None:
+    """Replace the PostgreSQL GiST index by the covering one (or, `covered=False`, by the plain one)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {GIST_INDEX}")
+        cursor.execute(POSTGRES_CREATE if covered else POSTGRES_CREATE_UNCOVERED)
 
 
 def has_rtree(connection) -> bool:

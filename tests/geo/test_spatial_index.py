@@ -132,6 +132,37 @@ def test_gist_index_exists():
     assert "fusionne_dans_id IS NULL" in definition
 
 
+@postgres_only
+def test_gist_index_covers_what_searches_read_and_filter_on():
+    from mednum.lieux.models import MASK_COLUMNS
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [spatial_index.GIST_INDEX])
+        (definition,) = cursor.fetchone()
+    included = definition.split("INCLUDE (", 1)[1].split(")", 1)[0]
+    columns = {c.strip() for c in included.split(",")}
+    assert {"id", "latitude", "longitude", *MASK_COLUMNS.values()} <= columns
+
+
+@postgres_only
+def test_filtered_nearest_query_is_an_index_only_scan():
+    from mednum.geo import nearest as nearest_module
+
+    bulk(random_lieux(300, seed=8))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        sql = (
+            nearest_module._select(())
+            + " FROM lieux_lieu l WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL"
+            " AND l.fusionne_dans_id IS NULL AND (l.services_mask & 1) != 0 AND (l.frais_mask & 1) != 0"
+            " ORDER BY point(l.longitude, l.latitude) <-> point(5, 45) LIMIT 20"
+        )
+        cursor.execute("EXPLAIN " + sql)
+        plan = " ".join(r[0] for r in cursor.fetchall())
+    assert f"Index Only Scan using {spatial_index.GIST_INDEX}" in plan
+
+
 def test_modifie_le_index_exists():
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
