@@ -618,21 +618,16 @@ def _split_fast(value: str | None) -> list[str]:
     return [part for part in (raw.strip() for raw in value.split("|")) if part]
 
 
-def present_summary(row: tuple, maintenant: datetime | int | None = None) -> dict:
-    """The public form of a summary row: lists for multi-valued fields, opening state, ISO date.
-
-    `maintenant` may be given as `hours.minute_of(…)` (what `search_lieux` does for a whole page)."""
+def _summary_parts(row: tuple) -> tuple[dict, dict]:
+    """What a result says of a summary row, in two parts: the fields before the opening state and the
+    fields after it (the state depends on the time, the rest only on the row)."""
     (
         id_, slug, nom, typologie, adresse, complement, code_postal, commune, code_insee, lat, lon, telephone,
         courriels, site_web, horaires, services, publics, prise_en_charge, frais, dispositifs, acces,
         accompagnement, itinerance, prise_rdv, date_maj, est_demo,
     ) = row
-    minute = maintenant if isinstance(maintenant, int) else hours.minute_of(maintenant or timezone.now())
-    etat, libelle, valide = hours.etat_bref_minute(
-        (horaires or "").strip(), hours.fuseau_pour_code_insee(code_insee), minute
-    )
     split = _split_fast
-    return {
+    head = {
         "id": id_,
         "slug": slug,
         "nom": nom,
@@ -648,7 +643,8 @@ def present_summary(row: tuple, maintenant: datetime | int | None = None) -> dic
         "courriels": split(courriels),
         "site_web": split(site_web),
         "horaires": horaires,
-        "horaires_etat": {"etat": etat, "libelle": libelle, "valide": valide},
+    }
+    tail = {
         "services": split(services),
         "publics_specifiquement_adresses": split(publics),
         "prise_en_charge_specifique": split(prise_en_charge),
@@ -661,6 +657,23 @@ def present_summary(row: tuple, maintenant: datetime | int | None = None) -> dic
         "date_maj": _iso(date_maj),
         "est_demo": bool(est_demo),
     }
+    return head, tail
+
+
+def _etat_of_row(row: tuple, minute: int) -> tuple[str, str, bool]:
+    return hours.etat_bref_minute((row[14] or "").strip(), hours.fuseau_pour_code_insee(row[8]), minute)
+
+
+def present_summary(row: tuple, maintenant: datetime | int | None = None) -> dict:
+    """The public form of a summary row: lists for multi-valued fields, opening state, ISO date.
+
+    `maintenant` may be given as `hours.minute_of(…)` (what `search_lieux` does for a whole page)."""
+    minute = maintenant if isinstance(maintenant, int) else hours.minute_of(maintenant or timezone.now())
+    item, tail = _summary_parts(row)
+    etat, libelle, valide = _etat_of_row(row, minute)
+    item["horaires_etat"] = {"etat": etat, "libelle": libelle, "valide": valide}
+    item.update(tail)
+    return item
 
 
 # --- JSON of a summary, cached per lieu -----------------------------------------------------------
@@ -685,23 +698,14 @@ SUMMARY_JSON_MAX = 10_000  # ~2.6 KB each: ~26 MB per worker at most
 _ETAT_JSON: dict[tuple[str, str, bool], bytes] = {}
 
 
-def _summary_fragments(row: tuple, minute: int) -> tuple[tuple, bytes, bytes, str, str]:
-    item = present_summary(row, minute)
-    head, tail, target = {}, {}, None
-    for key, value in item.items():
-        if key == "horaires_etat":
-            target = tail
-        elif target is None:
-            head[key] = value
-        else:
-            target[key] = value
-    horaires, code_insee = row[14], row[8]
+def _summary_fragments(row: tuple) -> tuple[tuple, bytes, bytes, str, str]:
+    head, tail = _summary_parts(row)
     return (
         row,
         json_dumps(head)[:-1] + b',"horaires_etat":',
         b"," + json_dumps(tail)[1:-1] + b',"distance_km":',
-        (horaires or "").strip(),
-        hours.fuseau_pour_code_insee(code_insee),
+        (row[14] or "").strip(),
+        hours.fuseau_pour_code_insee(row[8]),
     )
 
 
@@ -711,7 +715,7 @@ def summary_json(row: tuple, minute: int, distance_km: float) -> bytes:
     if entry is None or entry[0] != row:
         if len(_SUMMARY_JSON) >= SUMMARY_JSON_MAX:
             del _SUMMARY_JSON[next(iter(_SUMMARY_JSON))]
-        entry = _SUMMARY_JSON[row[0]] = _summary_fragments(row, minute)
+        entry = _SUMMARY_JSON[row[0]] = _summary_fragments(row)
     etat = hours.etat_bref_minute(entry[3], entry[4], minute)
     etat_json = _ETAT_JSON.get(etat)
     if etat_json is None:
