@@ -690,18 +690,20 @@ except ImportError:  # pragma: no cover - depends on the environment
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-# id → (summary row, JSON before the opening state, JSON after it, normalised hours, time zone). An entry
-# serves only a row equal to the one it was built from, so any change to the lieu (whatever wrote it)
-# builds it anew. Bounded: the oldest entries go first.
-_SUMMARY_JSON: dict[int, tuple[tuple, bytes, bytes, str, str]] = {}
-SUMMARY_JSON_MAX = 10_000  # ~2.6 KB each: ~26 MB per worker at most
+# id → (hash of the summary row, JSON before the opening state, JSON after it, normalised hours, time
+# zone). An entry serves only a row with the same hash as the one it was built from (a 64-bit hash: a
+# changed row keeps its old hash with a chance of 1 in 2⁶⁴), so any change to the lieu, whatever wrote
+# it, builds it anew. Bounded: the oldest entries go first. ~1.3 KB each, ~65 MB per worker at most:
+# enough for the lieux that the searches of a whole region return.
+_SUMMARY_JSON: dict[int, tuple[int, bytes, bytes, str, str]] = {}
+SUMMARY_JSON_MAX = 50_000
 _ETAT_JSON: dict[tuple[str, str, bool], bytes] = {}
 
 
-def _summary_fragments(row: tuple) -> tuple[tuple, bytes, bytes, str, str]:
+def _summary_fragments(row: tuple, row_hash: int) -> tuple[int, bytes, bytes, str, str]:
     head, tail = _summary_parts(row)
     return (
-        row,
+        row_hash,
         json_dumps(head)[:-1] + b',"horaires_etat":',
         b"," + json_dumps(tail)[1:-1] + b',"distance_km":',
         (row[14] or "").strip(),
@@ -712,10 +714,11 @@ def _summary_fragments(row: tuple) -> tuple[tuple, bytes, bytes, str, str]:
 def summary_json(row: tuple, minute: int, distance_km: float) -> bytes:
     """The JSON of `present_summary(row, minute)` with `distance_km` added (same keys, same order)."""
     entry = _SUMMARY_JSON.get(row[0])
-    if entry is None or entry[0] != row:
+    row_hash = hash(row)
+    if entry is None or entry[0] != row_hash:
         if len(_SUMMARY_JSON) >= SUMMARY_JSON_MAX:
             del _SUMMARY_JSON[next(iter(_SUMMARY_JSON))]
-        entry = _SUMMARY_JSON[row[0]] = _summary_fragments(row)
+        entry = _SUMMARY_JSON[row[0]] = _summary_fragments(row, row_hash)
     etat = hours.etat_bref_minute(entry[3], entry[4], minute)
     etat_json = _ETAT_JSON.get(etat)
     if etat_json is None:
