@@ -240,6 +240,9 @@ MEDNUM_OPERATOR = os.environ.get("MEDNUM_OPERATOR", "")
 MEDNUM_GEOCODER_URL = os.environ.get("MEDNUM_GEOCODER_URL", "")
 # Optional online map style (MapLibre style URL); the offline base layer is always available.
 MEDNUM_MAP_STYLE_URL = os.environ.get("MEDNUM_MAP_STYLE_URL", "")
+# PostgreSQL: prepare the search's repeated queries on the server (off behind a pooler in transaction
+# mode that cannot keep prepared statements, e.g. PgBouncer before 1.21).
+MEDNUM_PG_PREPARED_STATEMENTS = env_bool("MEDNUM_PG_PREPARED_STATEMENTS", True)
 
 LOGGING = {
     "version": 1,

@@ -184,3 +184,26 @@ def test_density_hints_only_change_the_starting_box(lyon_area):
         for key in list(nearest_module._DENSITY_HINTS):
             nearest_module._DENSITY_HINTS[key] = density
         assert nearest_ids(45.76, 4.84, limit=25, radius_km=30) == first
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="prepared statements: PostgreSQL only")
+def test_postgresql_prepares_the_repeated_nearest_query(settings):
+    bulk(random_lieux(50, centre=(45.0, 5.0), seed=21))
+
+    def prepared_knn() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%<->%"])
+            return cursor.fetchone()[0]
+
+    connection.ensure_connection()
+    connection.connection.prepare_threshold = None  # as Django opens it
+    settings.MEDNUM_PG_PREPARED_STATEMENTS = False
+    expected = nearest_ids(45.0, 5.0, limit=5, radius_km=20)
+    for _ in range(3):
+        assert nearest_ids(45.0, 5.0, limit=5, radius_km=20) == expected
+    assert prepared_knn() == 0  # turned off: Django's client-side binding
+
+    settings.MEDNUM_PG_PREPARED_STATEMENTS = True
+    for _ in range(3):
+        assert nearest_ids(45.0, 5.0, limit=5, radius_km=20) == expected
+    assert prepared_knn() == 1  # same answers, one statement prepared on the server
