@@ -166,8 +166,9 @@ def test_filtered_nearest_query_is_an_index_only_scan():
         finally:
             cursor.execute("RESET enable_seqscan")
             cursor.execute("RESET enable_bitmapscan")
+    # Everything the query reads comes from the index. (Whether the table is still visited for row
+    # visibility depends on the vacuum state of its pages, which other sessions of the suite affect.)
     assert f"Index Only Scan using {spatial_index.GIST_INDEX}" in plan
-    assert "Heap Fetches: 0" in plan  # the table itself is not read
 
 
 def test_modifie_le_index_exists():
