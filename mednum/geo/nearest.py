@@ -246,15 +246,19 @@ def count_within(
     where_params: Sequence = (),
     columns: Sequence[str] = (),
     accept: Callable[[tuple], bool] | None = None,
+    stop_after: int | None = None,
     using: str = "default",
 ) -> int:
-    """Exact number of eligible lieux within `radius_km` (reads every candidate of the radius's box:
-    cheap at today's volumes, a few tens of milliseconds in the densest city at a million lieux)."""
+    """Number of eligible lieux within `radius_km`. Reads the candidates of the radius's box, so the
+    cost grows with the count (~60,000 lieux within 10 km of central Paris at a million lieux): with
+    `stop_after`, it stops as soon as the count exceeds that number and returns `stop_after + 1`."""
     connection = connections[using]
     total = 0
     for row in _rows_in_boxes(connection, bboxes_for_radius(lat, lon, radius_km), where_sql, where_params, columns):
         if haversine_km(lat, lon, row[1], row[2]) <= radius_km and (accept is None or accept(row[3:])):
             total += 1
+            if stop_after is not None and total > stop_after:
+                break
     return total
 
 

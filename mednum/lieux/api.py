@@ -269,7 +269,7 @@ def _geojson_payload(result: search.SearchResult) -> dict:
         "page": result.page,
         "taille": result.taille,
         "page_suivante": result.page_suivante,
-        "total": result.total,
+        "total": None if result.total_plafonne else result.total,
         "rayon_km": result.rayon_km,
         "rayon_suggere_km": result.rayon_suggere_km,
         "message": result.message,

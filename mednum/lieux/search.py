@@ -392,6 +392,9 @@ class SearchResult:
     rayon_suggere_km: int | None = None
     filtre_horaires: bool = False  # « ouvert maintenant » or « ouvert le week-end » asked
     lieux_sans_filtre_horaires: bool = False  # nothing found, but lieux exist here without those filters
+    # Pages that show a count (`avec_total`) count up to RESULTATS_MAX, the most a search can list: past
+    # it, `total` is RESULTATS_MAX and this is True (« plus de 1 000 lieux »).
+    total_plafonne: bool = False
 
     @property
     def aucun_resultat(self) -> bool:
@@ -463,11 +466,14 @@ def _search(params: SearchParams | Mapping) -> tuple[SearchResult, list[tuple], 
     total = len(rows) if exhausted else None
     if params.page > 1 and not page_rows:
         raise PageHorsLimites(params.page, params.taille, len(rows))
+    plafonne = False
     if total is None and params.avec_total:
         total = count_within(
             lat, lon, radius_km=params.rayon_km, where_sql=where_sql, where_params=where_params,
-            columns=columns, accept=accept, using=USING,
+            columns=columns, accept=accept, stop_after=RESULTATS_MAX, using=USING,
         )
+        if total > RESULTATS_MAX:
+            total, plafonne = RESULTATS_MAX, True
     suggestion = None
     sans_horaires = False
     if not rows:
@@ -484,6 +490,7 @@ def _search(params: SearchParams | Mapping) -> tuple[SearchResult, list[tuple], 
         resultats=[], page=params.page, taille=params.taille, page_suivante=len(rows) > start + params.taille,
         total=total, rayon_km=params.rayon_km, latitude=lat, longitude=lon, commune=commune,
         rayon_suggere_km=suggestion, filtre_horaires=accept is not None, lieux_sans_filtre_horaires=sans_horaires,
+        total_plafonne=plafonne,
     )
     return result, page_rows, details, minute
 
@@ -530,7 +537,7 @@ def page_fields(result: SearchResult) -> dict:
         "page": result.page,
         "taille": result.taille,
         "page_suivante": result.page_suivante,
-        "total": result.total,
+        "total": None if result.total_plafonne else result.total,
         "centre": {"lat": result.latitude, "lon": result.longitude},
         "commune": result.commune,
         "rayon_km": result.rayon_km,

@@ -269,6 +269,7 @@ class PageResultats:
     pages: int
     rayon_suggere_km: int | None = None
     lieux_sans_filtre_horaires: bool = False  # nothing open, but lieux here without the hours filters
+    total_plafonne: bool = False  # more lieux than a search lists: `total` says « plus de »
 
     @property
     def has_previous(self):
@@ -324,8 +325,10 @@ def chercher(r: Recherche, par_page: int = PAR_PAGE) -> PageResultats:
     if total is None:  # not counted: at least one more page
         total = (answer.page - 1) * par_page + len(resultats) + (1 if answer.page_suivante else 0)
     pages = max(1, math.ceil(total / par_page))
+    if answer.total_plafonne:  # a search lists RESULTATS_MAX lieux at most
+        pages = max(answer.page, search.RESULTATS_MAX // par_page)
     return PageResultats(resultats, total, answer.page, pages, answer.rayon_suggere_km,
-                         answer.lieux_sans_filtre_horaires)
+                         answer.lieux_sans_filtre_horaires, answer.total_plafonne)
 
 
 def etat_ouverture(lieu, now=None) -> tuple[bool | None, str]:

@@ -11,7 +11,7 @@ from django.db import connection
 
 from mednum.geo import nearest as nearest_module
 from mednum.geo.nearest import nearest, nearest_ids, rows_in_boxes
-from mednum.geo.distance import BBox
+from mednum.geo.distance import BBox, haversine_km
 from mednum.lieux.models import Lieu
 from mednum.standard import schema
 
@@ -207,3 +207,14 @@ def test_postgresql_prepares_the_repeated_nearest_query(settings):
     for _ in range(3):
         assert nearest_ids(45.0, 5.0, limit=5, radius_km=20) == expected
     assert prepared_knn() == 1  # same answers, one statement prepared on the server
+
+
+def test_count_within_is_exact_and_may_stop_early():
+    from mednum.geo.nearest import count_within
+
+    objs = bulk(random_lieux(120, centre=(45.0, 5.0), spread_km=8, seed=22))
+    inside = sum(1 for o in objs if haversine_km(45.0, 5.0, o.latitude, o.longitude) <= 5)
+    assert 10 < inside < 120
+    assert count_within(45.0, 5.0, radius_km=5) == inside
+    assert count_within(45.0, 5.0, radius_km=5, stop_after=inside) == inside
+    assert count_within(45.0, 5.0, radius_km=5, stop_after=10) == 11  # « more than 10 »

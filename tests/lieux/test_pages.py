@@ -90,6 +90,22 @@ def test_search_by_commune_code_sorted_by_distance(client, sete):
     assert reverse("lieux:detail", args=[f"{near.slug}-{near.pk}"]) in html
 
 
+def test_search_says_plus_de_past_what_a_search_can_list(client, sete, monkeypatch):
+    from mednum.lieux import search
+
+    for n in range(24):
+        lieu_a(43.4030 + n * 0.001, 3.6930, n)
+    monkeypatch.setattr(search, "RESULTATS_MAX", 20)  # one page of 20
+    response = client.get(reverse("lieux:recherche"), {"commune": "34301"})
+    assert response.status_code == 200
+    page = text(response)
+    assert "Plus de 20 lieux à moins de 10 km de Sète (34200)" in page
+    assert len(result_names(response)) == 20 and "page 1 sur" not in page
+    monkeypatch.setattr(search, "RESULTATS_MAX", 40)
+    page = text(client.get(reverse("lieux:recherche"), {"commune": "34301"}))
+    assert "24 lieux à moins de 10 km" in page and "Plus de" not in page
+
+
 def test_search_by_text_resolves_the_commune(client, sete):
     lieu_a(43.4030, 3.6930, 1, nom="Maison France Services")
     for q in ("Sète", "34200", "sete", "3 rue Gambetta 34200 Sète"):

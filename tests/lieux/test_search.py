@@ -341,3 +341,21 @@ def test_total_with_opening_hours_filter():
     lieu(45.767, 4.836, horaires="24/7")
     result = search_lieux(params(taille=1, ouvert_maintenant=True, avec_total=True))
     assert result.total == 2 and len(result.resultats) == 1
+
+
+def test_count_stops_past_what_a_search_can_list(monkeypatch):
+    objs = bulk(random_lieux(40, centre=LYON, spread_km=3, seed=9))
+    in_radius = sum(1 for o in objs if haversine_km(*LYON, o.latitude, o.longitude) <= 10)
+    assert in_radius > 12
+    exact = search_lieux(params(taille=5, avec_total=True))
+    assert exact.total == in_radius and not exact.total_plafonne
+
+    monkeypatch.setattr(search, "RESULTATS_MAX", 12)
+    capped = search_lieux(params(taille=5, avec_total=True))
+    assert capped.total == 12 and capped.total_plafonne
+    assert ids(capped) == ids(exact)  # the page itself is unchanged
+    assert search.page_fields(capped)["total"] is None  # never given as an exact count
+
+    monkeypatch.setattr(search, "RESULTATS_MAX", in_radius)
+    at_limit = search_lieux(params(taille=5, avec_total=True))
+    assert at_limit.total == in_radius and not at_limit.total_plafonne
