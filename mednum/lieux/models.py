@@ -75,8 +75,10 @@ class Lieu(models.Model):
 
     # --- derived, for search and display ---
     slug = models.SlugField(max_length=120, db_index=True)
+    # Indexed with the name (Meta.indexes): a territory's list reads a commune's lieux in name order.
     commune = models.ForeignKey(
-        "territoires.Commune", on_delete=models.SET_NULL, null=True, blank=True, related_name="lieux"
+        "territoires.Commune", on_delete=models.SET_NULL, null=True, blank=True, related_name="lieux",
+        db_index=False,
     )
     position_precision = models.CharField(
         max_length=10, choices=PositionPrecision.choices, blank=True, default=PositionPrecision.SOURCE
@@ -91,8 +93,11 @@ class Lieu(models.Model):
     modalites_accompagnement_mask = models.BigIntegerField(default=0)
     itinerance_mask = models.BigIntegerField(default=0)
     est_demo = models.BooleanField("donnée de démonstration", default=False)
+    # Indexed only where set (Meta.indexes): published lieux have none, and a plain index on a column that
+    # is NULL for 98 % of rows misleads SQLite's planner (its statistics count each NULL as a distinct
+    # value), which then reads every lieu through it for `fusionne_dans IS NULL`.
     fusionne_dans = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="fusionnes",
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="fusionnes", db_index=False,
         help_text="Lieu qui regroupe désormais les sources de celui-ci (doublon fusionné).",
     )
     cree_le = models.DateTimeField(auto_now_add=True)
@@ -104,6 +109,9 @@ class Lieu(models.Model):
             models.Index(fields=["code_insee"], name="lieu_code_insee_idx"),
             models.Index(fields=["code_postal"], name="lieu_code_postal_idx"),
             models.Index(fields=["pivot"], name="lieu_pivot_idx"),
+            models.Index(fields=["fusionne_dans"], name="lieu_fusionne_dans_idx",
+                         condition=models.Q(fusionne_dans__isnull=False)),
+            models.Index(fields=["commune", "nom", "id"], name="lieu_commune_nom_idx"),
         ]
 
     def __str__(self):

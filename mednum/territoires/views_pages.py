@@ -1,8 +1,12 @@
 """Public pages of territories: régions, départements and communes with their lieux.
 
-Counts by service for a région or a département are cached (Django cache) under a key holding the
-lieux' data version (`mednum.lieux.search.data_version`), so an import or an edit shows at once
-without recounting on every visit; a commune's counts are one small GROUP BY, done on the fly.
+A région or a département is summed up once per data version (`mednum.lieux.search.data_version`, which
+changes with every import or edit) and the summary is kept in the Django cache: the number of lieux,
+the counts by service and the number of lieux of each of its communes. The list of lieux is paginated
+from that summary — lieux by commune (in the communes' alphabetical order), then by name — so that a
+page reads only the lieux it shows, through the index on (commune, nom, id), however many lieux the
+territory has (~180,000 in Île-de-France at a million lieux). A commune's counts are one small GROUP
+BY, done on the fly.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from django.views.decorators.http import require_safe
 from mednum.lieux.models import Lieu
 from mednum.lieux.views import Resultat, etat_ouverture, pages_a_afficher
 from mednum.standard import schema
+from mednum.standard.text import fold
 from mednum.territoires.models import Commune, Departement, Region
 
 PAR_PAGE = 20
@@ -40,23 +45,38 @@ def lieux_publies():
     return Lieu.objects.filter(fusionne_dans__isnull=True)
 
 
-def comptes_par_service(queryset) -> list[dict]:
-    """[{service, nombre}] in the standard's order: one GROUP BY on the services bit mask."""
+def _services(totals_by_mask) -> list[dict]:
+    """[{service, nombre}] in the standard's order, from {services bit mask: number of lieux}."""
     totals = dict.fromkeys(schema.enumerations()["services"], 0)
     bits = schema.bits("services")
-    rows = queryset.order_by().values_list("services_mask").annotate(n=Count("pk"))
-    for mask, n in rows:
+    for mask, n in totals_by_mask.items():
         for service, bit in bits.items():
             if mask & bit:
                 totals[service] += n
     return [{"service": service, "nombre": n} for service, n in totals.items()]
 
 
+def sommaire_territoire(queryset) -> dict:
+    """A territory's lieux summed up in one GROUP BY (commune, services mask):
+    {"total", "services": [{service, nombre}], "communes": [[code, nom, slug, n], …]} — the communes
+    with at least one lieu, in alphabetical order (accents ignored)."""
+    by_mask: dict[int, int] = {}
+    by_commune: dict[str, int] = {}
+    rows = queryset.order_by().values_list("commune_id", "services_mask").annotate(n=Count("pk"))
+    for commune_id, mask, n in rows:
+        by_mask[mask] = by_mask.get(mask, 0) + n
+        by_commune[commune_id] = by_commune.get(commune_id, 0) + n
+    names = Commune.objects.filter(code__in=list(by_commune)).values_list("code", "nom", "slug")
+    communes = sorted(([code, nom, slug, by_commune[code]] for code, nom, slug in names),
+                      key=lambda c: (fold(c[1]), c[0]))
+    return {"total": sum(by_commune.values()), "services": _services(by_mask), "communes": communes}
+
+
 def comptes_caches(kind: str, code: str, queryset) -> dict:
     key = f"mednum:territoire:{kind}:{code}:{version_donnees()}"
     data = django_cache.get(key)
     if data is None:
-        data = {"total": queryset.count(), "services": comptes_par_service(queryset)}
+        data = sommaire_territoire(queryset)
         django_cache.set(key, data, COMPTES_TTL)
     return data
 
@@ -102,15 +122,16 @@ def carte_territoire(bbox=None, lat=None, lon=None, zoom=None) -> dict:
     return carte
 
 
-def _page(request, queryset):
-    paginator = Paginator(queryset.order_by("commune_nom", "nom", "pk"), PAR_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
-    resultats = []
-    for lieu in page.object_list:
+def _resultats(lieux) -> list[Resultat]:
+    out = []
+    for lieu in lieux:
         ouvert, libelle = etat_ouverture(lieu)
-        resultats.append(Resultat(lieu=lieu, ouvert=ouvert, ouverture=libelle))
+        out.append(Resultat(lieu=lieu, ouvert=ouvert, ouverture=libelle))
+    return out
+
+
+def _pagination(page, paginator) -> dict:
     return {
-        "resultats": resultats,
         "page": {
             "page": page.number,
             "pages": paginator.num_pages,
@@ -120,6 +141,37 @@ def _page(request, queryset):
         },
         "pages_liste": pages_a_afficher(page.number, paginator.num_pages),
     }
+
+
+def lieux_de_la_page(communes: list, start: int, stop: int, *, code_insee: str = "") -> list[Lieu]:
+    """The lieux at positions [start, stop) of a territory's list (by commune in the order of
+    `communes` — [code, nom, slug, n] — then by name): one query per commune on the page, each an
+    index range read. A group whose code is None stands for the lieux linked to no commune whose
+    INSEE code is `code_insee` (a commune's page lists them after the others)."""
+    lieux: list[Lieu] = []
+    position = 0
+    for code, _nom, _slug, n in communes:
+        if position >= stop:
+            break
+        if position + n > start:
+            first = max(0, start - position)
+            last = min(n, stop - position)
+            if code is None:
+                queryset = lieux_publies().filter(commune__isnull=True, code_insee=code_insee)
+            else:
+                queryset = lieux_publies().filter(commune_id=code)
+            lieux += queryset.select_related("commune").order_by("nom", "pk")[first:last]
+        position += n
+    return lieux
+
+
+def _page_par_commune(request, comptes: dict, groupes: list | None = None, code_insee: str = "") -> dict:
+    paginator = Paginator(range(comptes["total"]), PAR_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    positions = page.object_list
+    groupes = comptes["communes"] if groupes is None else groupes
+    lieux = lieux_de_la_page(groupes, positions.start, positions.stop, code_insee=code_insee) if len(positions) else []
+    return {"resultats": _resultats(lieux), **_pagination(page, paginator)}
 
 
 def _fil(*liens):
@@ -139,18 +191,18 @@ def index(request):
 @require_safe
 def region(request, slug):
     region = get_object_or_404(Region, slug=slug)
-    queryset = lieux_publies().filter(commune__region=region)
+    comptes = comptes_caches("region", region.code, lieux_publies().filter(commune__region=region))
     departements = region.departements.order_by("code")
     context = {
         "territoire": region,
         "type": "region",
         "titre": region.nom,
-        "comptes": comptes_caches("region", region.code, queryset),
+        "comptes": comptes,
         "departements": departements,
         "carte": carte_territoire(bbox=_emprises("regions.geojson").get(region.code)),
         "fil_ariane": _fil((region.nom, "")),
         "recherche_url": "",
-        **_page(request, queryset.select_related("commune")),
+        **_page_par_commune(request, comptes),
     }
     return render(request, "territoires/territoire.html", context)
 
@@ -158,14 +210,10 @@ def region(request, slug):
 @require_safe
 def departement(request, slug):
     departement = get_object_or_404(Departement.objects.select_related("region"), slug=slug)
-    queryset = lieux_publies().filter(commune__departement=departement)
-    comptes = comptes_caches("departement", departement.code, queryset)
-    communes = (
-        Commune.objects.filter(departement=departement)
-        .annotate(n=Count("lieux", filter=Q(lieux__fusionne_dans__isnull=True)))
-        .filter(n__gt=0)
-        .order_by("-n", "nom")[:30]
-    )
+    comptes = comptes_caches("departement", departement.code,
+                             lieux_publies().filter(commune__departement=departement))
+    plus_grandes = sorted(comptes["communes"], key=lambda c: (-c[3], fold(c[1]), c[0]))[:30]
+    communes = [{"nom": nom, "slug": slug, "n": n} for _code, nom, slug, n in plus_grandes]
     context = {
         "territoire": departement,
         "type": "departement",
@@ -178,7 +226,7 @@ def departement(request, slug):
             (departement.nom, ""),
         ),
         "recherche_url": "",
-        **_page(request, queryset.select_related("commune")),
+        **_page_par_commune(request, comptes),
     }
     return render(request, "territoires/territoire.html", context)
 
@@ -186,8 +234,11 @@ def departement(request, slug):
 @require_safe
 def commune(request, slug):
     commune = get_object_or_404(Commune.objects.select_related("departement", "region"), slug=slug)
+    # Its lieux: those linked to it, then those of its INSEE code that no commune could be linked to.
     queryset = lieux_publies().filter(Q(commune=commune) | Q(commune__isnull=True, code_insee=commune.code))
-    comptes = {"total": queryset.count(), "services": comptes_par_service(queryset)}
+    comptes = comptes_caches("commune", commune.code, queryset)
+    lies = sum(c[3] for c in comptes["communes"])
+    groupes = comptes["communes"] + ([[None, "", "", comptes["total"] - lies]] if comptes["total"] > lies else [])
     voisins = []
     if commune.has_coordinates:
         voisins = _voisins(commune)
@@ -208,7 +259,7 @@ def commune(request, slug):
             (commune.nom, ""),
         ),
         "recherche_url": reverse("lieux:recherche") + "?" + urlencode({"commune": commune.code}),
-        **_page(request, queryset.select_related("commune")),
+        **_page_par_commune(request, comptes, groupes, commune.code),
     }
     return render(request, "territoires/territoire.html", context)
 

@@ -87,8 +87,8 @@ def test_departement_counts_are_cached_until_the_data_changes(client, territoire
     assert "Occitanie" in page  # breadcrumb: région > département
     # Counted once, then read from the cache under the data version.
     calls = []
-    original = views_pages.comptes_par_service
-    views_pages.comptes_par_service = lambda qs: calls.append(1) or original(qs)
+    original = views_pages.sommaire_territoire
+    views_pages.sommaire_territoire = lambda qs: calls.append(1) or original(qs)
     try:
         client.get(url)
         assert calls == []
@@ -100,7 +100,7 @@ def test_departement_counts_are_cached_until_the_data_changes(client, territoire
         assert calls == [1]
         assert service_count(response, DEMARCHES) == "2"
     finally:
-        views_pages.comptes_par_service = original
+        views_pages.sommaire_territoire = original
 
 
 def test_commune_page_lists_its_lieux_and_nearby_ones(client, territoires):
@@ -135,3 +135,46 @@ def test_territory_list_is_paginated(client, territoires):
 
 def test_unknown_territory_is_404(client, territoires):
     assert client.get(reverse("territoires_pages:commune", args=["nulle-part"])).status_code == 404
+
+
+def test_territory_list_by_commune_then_name_across_pages(client, territoires):
+    """The list runs commune by commune (alphabetical, accents ignored), then by name, and every lieu
+    of the territory appears exactly once across the pages."""
+    made = []
+    for n in range(13):
+        made.append(lieu(100 + n, territoires["sete"], 43.4030, 3.6930 + n * 0.001, DEMARCHES))
+    for n in range(9):
+        made.append(lieu(200 + n, territoires["frontignan"], 43.4483, 3.7561 + n * 0.001, DEMARCHES))
+    for n in range(5):
+        made.append(lieu(300 + n, territoires["nimes"], 43.8367, 4.3601 + n * 0.001, DEMARCHES))
+    url = reverse("territoires_pages:region", args=["occitanie"])
+    listed = []
+    for number in (1, 2):
+        html = client.get(url, {"page": number}).content.decode()
+        listed += [unescape(n) for n in re.findall(r'<li class="lieux-resultat">\s*<h3[^>]*>\s*<a [^>]*>([^<]+)</a>', html)]
+    expected = [l.nom for l in sorted(made, key=lambda l: (
+        {"Frontignan": 0, "Nîmes": 1, "Sète": 2}[l.commune_nom], l.nom, l.pk))]
+    assert listed == expected and len(listed) == 27
+    assert "Page 2 sur 2" in text(client.get(url, {"page": 2}))
+
+
+def test_commune_page_lists_lieux_not_linked_to_a_commune_after_the_others(client, territoires):
+    linked = lieu(1, territoires["sete"], 43.4030, 3.6930, DEMARCHES)
+    unlinked = lieu(2, territoires["sete"], 43.4031, 3.6931, DEMARCHES)
+    type(unlinked).objects.filter(pk=unlinked.pk).update(commune=None, nom="Aaa sans commune liée")
+    from mednum.lieux.search import forget_data_version
+
+    forget_data_version()
+    response = client.get(reverse("territoires_pages:commune", args=["sete"]))
+    page = text(response)
+    assert "2 lieux de médiation numérique dans la commune" in page
+    assert page.index(linked.nom) < page.index("Aaa sans commune liée")
+
+
+def test_departement_lists_its_biggest_communes(client, territoires):
+    lieu(1, territoires["sete"], 43.4030, 3.6930, DEMARCHES)
+    lieu(2, territoires["frontignan"], 43.4483, 3.7561, DEMARCHES)
+    lieu(3, territoires["frontignan"], 43.4484, 3.7562, DEMARCHES)
+    html = unescape(client.get(reverse("territoires_pages:departement", args=["herault"])).content.decode())
+    section = html[html.index("Communes qui ont le plus de lieux"):]
+    assert section.index("Frontignan</a> : 2 lieux") < section.index("Sète</a> : 1 lieu")
