@@ -30,7 +30,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 
 from . import spatial_index
 from .distance import (
@@ -265,20 +265,37 @@ def count_within(
 def _rows_in_boxes(connection, boxes, where_sql, where_params, columns) -> Iterator[tuple]:
     """The candidate rows `(id, latitude, longitude, *columns)` of the boxes, each lieu once (a search
     box crossing the antimeridian is two boxes), streamed in chunks: a wide radius with a rare "open now"
-    may cross many rows."""
+    may cross many rows, and a caller may stop early (a count that stops at a ceiling). On PostgreSQL,
+    whose client otherwise receives a query's whole result at once, the rows come through a server-side
+    cursor (in a transaction, which the cursor needs)."""
     seen: set[int] | None = set() if len(boxes) > 1 else None
+    if connection.vendor == "postgresql":
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        with transaction.atomic(using=connection.alias):
+            for box in boxes:
+                sql, params = box_query(connection, box, columns=columns)
+                with connection.connection.cursor(name="mednum_rows_in_boxes") as cursor:
+                    cursor.execute(sql + _and(where_sql), params + list(where_params))
+                    while chunk := cursor.fetchmany(FETCH_CHUNK):
+                        yield from _unseen(chunk, seen)
+        return
     with RawCursor(connection) as cursor:
         for box in boxes:
             sql, params = box_query(connection, box, columns=columns)
             cursor.execute(sql + _and(where_sql), params + list(where_params))
             while chunk := cursor.fetchmany(FETCH_CHUNK):
-                if seen is None:
-                    yield from chunk
-                    continue
-                for row in chunk:
-                    if row[0] not in seen:
-                        seen.add(row[0])
-                        yield row
+                yield from _unseen(chunk, seen)
+
+
+def _unseen(chunk: list[tuple], seen: set[int] | None) -> Iterator[tuple]:
+    if seen is None:
+        yield from chunk
+        return
+    for row in chunk:
+        if row[0] not in seen:
+            seen.add(row[0])
+            yield row
 
 
 # Density of matching lieux seen around recent queries (per ~0.1° cell and filter set), so that the
