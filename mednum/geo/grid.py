@@ -262,11 +262,13 @@ def territory_counts(
 ) -> list[tuple[str, str, float, float, int]]:
     """`(code, nom, lat, lon, nombre)` per région (`niveau="regions"`) or département, for lieux on the map.
 
-    One GROUP BY commune over the table (this reads every row: callers cache the answer per data version).
+    One GROUP BY (commune, INSEE code) over the lieux on the map: without filters it reads only the
+    partial index `lieu_carte_commune_idx`, with filters the table (callers cache the answer per data
+    version). A lieu counts in its commune, or failing a link to one, by its INSEE code.
     """
     data = territories(using)
     condition = f" AND ({where_sql})" if where_sql else ""
-    key = "COALESCE(l.commune_id, l.code_insee)"
+    key = "l.commune_id, l.code_insee"
     base = (
         " FROM lieux_lieu l WHERE l.fusionne_dans_id IS NULL AND l.latitude IS NOT NULL "
         f"AND l.longitude IS NOT NULL{condition}"
@@ -282,8 +284,8 @@ def territory_counts(
     communes, departements = data["communes"], data["departements"]
     counts: dict[str, int] = {}
     for row in rows:
-        code, count = row[0], row[1]
-        if not code or (accept is not None and not accept(row[2:])):
+        code, count = row[0] or row[1], row[2]
+        if not code or (accept is not None and not accept(row[3:])):
             continue
         territory = communes.get(code)
         if territory is None:
