@@ -1,12 +1,12 @@
 """Public pages of territories: régions, départements and communes with their lieux.
 
-A région or a département is summed up once per data version (`mednum.lieux.search.data_version`, which
-changes with every import or edit) and the summary is kept in the Django cache: the number of lieux,
-the counts by service and the number of lieux of each of its communes. The list of lieux is paginated
-from that summary — lieux by commune (in the communes' alphabetical order), then by name — so that a
-page reads only the lieux it shows, through the index on (commune, nom, id), however many lieux the
-territory has (~180,000 in Île-de-France at a million lieux). A commune's counts are one small GROUP
-BY, done on the fly.
+A territory is summed up once per data version (`mednum.lieux.search.data_version`, which changes with
+every import or edit) and the summary is kept in the Django cache: the number of lieux, the counts by
+service and the number of lieux of each of its communes. The list of lieux is paginated from that
+summary — lieux by commune (in the communes' alphabetical order), then by name — so that a page reads
+only the lieux it shows, through the index on (commune, nom, id), however many lieux the territory has
+(~180,000 in Île-de-France at a million lieux). A commune's page lists after its own lieux those that
+carry its INSEE code but could not be linked to it.
 """
 
 from __future__ import annotations
