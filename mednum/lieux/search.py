@@ -667,8 +667,13 @@ def _summary_parts(row: tuple) -> tuple[dict, dict]:
     return head, tail
 
 
+def _hours_of_row(row: tuple) -> tuple[str, str]:
+    """(normalised hours, time zone) of a summary row: what its opening state depends on."""
+    return (row[14] or "").strip(), hours.fuseau_pour_code_insee(row[8])
+
+
 def _etat_of_row(row: tuple, minute: int) -> tuple[str, str, bool]:
-    return hours.etat_bref_minute((row[14] or "").strip(), hours.fuseau_pour_code_insee(row[8]), minute)
+    return hours.etat_bref_minute(*_hours_of_row(row), minute)
 
 
 def present_summary(row: tuple, maintenant: datetime | int | None = None) -> dict:
@@ -713,8 +718,7 @@ def _summary_fragments(row: tuple, row_hash: int) -> tuple[int, bytes, bytes, st
         row_hash,
         json_dumps(head)[:-1] + b',"horaires_etat":',
         b"," + json_dumps(tail)[1:-1] + b',"distance_km":',
-        (row[14] or "").strip(),
-        hours.fuseau_pour_code_insee(row[8]),
+        *_hours_of_row(row),
     )
 
 
