@@ -7,9 +7,16 @@ import math
 import random
 from datetime import date
 
+import pytest
+
 from mednum.geo.distance import EARTH_RADIUS_KM, haversine_km
 from mednum.lieux.models import Lieu
 from mednum.standard import schema
+
+# The suite runs on SQLite and on PostgreSQL (CI runs both): a test of one engine's own index or
+# driver feature runs there and is skipped on the other.
+sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite only (R*Tree)")
+postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL only (GiST, prepared statements)")
 
 _counter = itertools.count(1)
 

@@ -15,7 +15,7 @@ from mednum.geo.distance import BBox, haversine_km
 from mednum.lieux.models import Lieu
 from mednum.standard import schema
 
-from .helpers import brute_force, bulk, lieu, random_lieux
+from .helpers import brute_force, bulk, lieu, postgres_only, random_lieux
 
 pytestmark = pytest.mark.django_db
 
@@ -186,7 +186,7 @@ def test_density_hints_only_change_the_starting_box(lyon_area):
         assert nearest_ids(45.76, 4.84, limit=25, radius_km=30) == first
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="prepared statements: PostgreSQL only")
+@postgres_only
 def test_postgresql_prepares_the_repeated_nearest_query(settings):
     bulk(random_lieux(50, centre=(45.0, 5.0), seed=21))
 

@@ -8,12 +8,10 @@ from mednum.geo import spatial_index
 from mednum.geo.nearest import nearest_ids
 from mednum.lieux.models import Lieu
 
-from .helpers import bulk, lieu, random_lieux
+from .helpers import bulk, lieu, postgres_only, random_lieux, sqlite_only
 
 pytestmark = pytest.mark.django_db
 
-sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'", reason="R*Tree: SQLite only")
-postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="GiST: PostgreSQL only")
 
 
 def rtree_rows():
