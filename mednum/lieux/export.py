@@ -91,7 +91,8 @@ def public_lieux(*, region: str = "", departement: str = "", commune: str = "", 
         queryset = queryset.filter(commune__departement_id=territory("departement", departement).pk)
     if commune:
         code = territory("commune", commune).pk
-        queryset = queryset.filter(Q(code_insee=code) | Q(commune_id=code))
+        # As on the commune's page: its lieux, then those of its INSEE code linked to no commune.
+        queryset = queryset.filter(Q(commune_id=code) | Q(commune__isnull=True, code_insee=code))
     return queryset.order_by("id_standard")
 
 
