@@ -135,6 +135,13 @@ class TestTerritories:
         assert [r["id"] for r in read_csv(export_text("csv", region="76"))] == ["a-1", "a-2"]
         assert [r["id"] for r in read_csv(export_text("csv", commune="33063"))] == ["b-1"]
 
+    def test_commune_includes_lieux_of_its_insee_code_linked_to_no_commune(self, lieux):
+        # As on the commune's page: a lieu whose INSEE code is Bordeaux's but that no commune could be
+        # linked to (e.g. imported before the territories) is in Bordeaux's export.
+        unlinked = make_lieu("Source C", "c-1", nom="Point numérique", commune="Bordeaux", code_insee="33063")
+        Lieu.objects.filter(pk=unlinked.pk).update(commune=None)
+        assert [r["id"] for r in read_csv(export_text("csv", commune="33063"))] == ["b-1", "c-1"]
+
     def test_unknown_code(self, territoires):
         with pytest.raises(export.TerritoryError, match="Aucun département"):
             export.public_lieux(departement="99")
