@@ -59,3 +59,15 @@ def test_sqlite_default_uses_wal_under_data_dir(settings):
     options = settings.DATABASES["default"]["OPTIONS"]
     assert "journal_mode=WAL" in options["init_command"]
     assert options["transaction_mode"] == "IMMEDIATE"
+
+
+def test_new_sqlite_database_has_8_kb_pages(tmp_path):
+    # A lieu's source record (~2.3 KB of JSON) left 40 % of a 4 KB page empty; 8 KB pages hold three.
+    import sqlite3
+
+    result = run_manage("migrate", "lieux", "-v", "0", env_extra={"MEDNUM_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    with sqlite3.connect(tmp_path / "mednum.sqlite3") as db:
+        assert db.execute("PRAGMA page_size").fetchone()[0] == 8192
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT count(*) FROM lieux_sourcerecord").fetchone()[0] == 0
