@@ -1,6 +1,6 @@
 """Speed and memory of the import: a standard v1 CSV of N rows into a fresh database.
 
-    .venv/bin/python bench/bench_import.py [--rows 100000] [--file F.csv] [--batch-size 2000]
+    .venv/bin/python bench/bench_import.py [--rows 100000] [--file F.csv] [--batch-size N]
                                            [--no-territoires] [--no-frictionless]
 
 Generates the file with bench/generate_lieux.py (unless --file is given), then, in a child process
@@ -57,7 +57,7 @@ def child(args) -> None:
     result = {}
     for name in ("import", "reimport"):
         wall, cpu = time.perf_counter(), time.process_time()
-        report = import_lieux(args.file, "bench", batch_size=args.batch_size)
+        report = import_lieux(args.file, "bench", **({"batch_size": args.batch_size} if args.batch_size else {}))
         result[name] = {
             "wall": time.perf_counter() - wall,
             "cpu": time.process_time() - cpu,
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--file", help="CSV file of the standard to use instead of a generated one")
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=0, help="rows per transaction (default: the import's)")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--no-territoires", dest="territoires", action="store_false")
     parser.add_argument("--no-frictionless", dest="frictionless", action="store_false")
