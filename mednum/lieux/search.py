@@ -27,6 +27,7 @@ n × taille nearest. The total is only known when the radius holds fewer results
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from datetime import timezone as dt_timezone
 
 from django.core.cache import cache
 from django.db import connections
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 from django.utils import timezone
 
 from mednum.geo import grid
@@ -441,9 +444,10 @@ class Resultat(dict):
             raise AttributeError(name) from None
 
 
-def _search(params: SearchParams | Mapping) -> tuple[SearchResult, list[tuple], dict[int, tuple], int]:
+def _search(params: SearchParams | Mapping, *, fetch: bool = True) -> tuple[SearchResult, list[tuple], dict[int, tuple], int]:
     """The work of a search, short of presenting the lieux: the result without `resultats`, the page's
-    rows `(id, distance_km, …)`, their summary rows by id (`fetch_lieux`) and the minute for opening states."""
+    rows `(id, distance_km, …)`, their summary rows by id (`fetch_lieux`; none when not `fetch`) and the
+    minute for opening states."""
     if not isinstance(params, SearchParams):
         mapping = params
         params = parse_params(mapping)
@@ -485,7 +489,7 @@ def _search(params: SearchParams | Mapping) -> tuple[SearchResult, list[tuple], 
             sans_horaires = bool(nearest(lat, lon, limit=1, radius_km=params.rayon_km, where_sql=where_sql,
                                          where_params=where_params, using=USING))
     minute = hours.minute_of(params.maintenant or timezone.now())
-    details = fetch_lieux([row[0] for row in page_rows])
+    details = fetch_lieux([row[0] for row in page_rows]) if fetch else {}
     result = SearchResult(
         resultats=[], page=params.page, taille=params.taille, page_suivante=len(rows) > start + params.taille,
         total=total, rayon_km=params.rayon_km, latitude=lat, longitude=lon, commune=commune,
@@ -518,15 +522,16 @@ def search_page_json(params: SearchParams | Mapping) -> bytes:
     """`search_lieux` as the JSON body of the API's `/lieux` (`LieuxPage`), built from per-lieu fragments.
 
     Same content and key order as serialising `search_lieux`'s page; each lieu's JSON is cached
-    (`summary_json`), so a search costs its two queries plus a few byte joins.
+    (`cached_summaries`), so a search costs its nearest query plus a few byte joins.
     """
-    result, page_rows, details, minute = _search(params)
+    result, page_rows, _details, minute = _search(params, fetch=False)
+    entries = cached_summaries([row[0] for row in page_rows])
     items = []
     for row in page_rows:
-        record = details.get(row[0])
-        if record is None:  # deleted between the two queries
+        entry = entries.get(row[0])
+        if entry is None:  # deleted between the two queries
             continue
-        items.append(summary_json(record, minute, round(row[1], 3)))
+        items.append(_entry_json(entry, minute, round(row[1], 3)))
     rest = json_dumps(page_fields(result))
     return b'{"resultats":[' + b",".join(items) + b"]," + rest[1:]
 
@@ -703,33 +708,86 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 
 # id → (hash of the summary row, JSON before the opening state, JSON after it, normalised hours, time
-# zone). An entry serves only a row with the same hash as the one it was built from (a 64-bit hash: a
-# changed row keeps its old hash with a chance of 1 in 2⁶⁴), so any change to the lieu, whatever wrote
-# it, builds it anew. Bounded: the oldest entries go first. ~1.3 KB each, ~65 MB per worker at most:
-# enough for the lieux that the searches of a whole region return.
-_SUMMARY_JSON: dict[int, tuple[int, bytes, bytes, str, str]] = {}
+# zone, change stamp). An entry serves a row with the same hash as the one it was built from (a 64-bit
+# hash: a changed row keeps its old hash with a chance of 1 in 2⁶⁴), so any change to the lieu, whatever
+# wrote it, builds it anew. On SQLite an entry is also served without reading its row while the
+# database has not changed since it was checked (`_change_stamp`). Bounded: the oldest entries go
+# first. ~1.3 KB each, ~65 MB per worker at most: enough for the lieux that the searches of a whole
+# region return.
+_SUMMARY_JSON: dict[int, tuple[int, bytes, bytes, str, str, tuple | None]] = {}
 SUMMARY_JSON_MAX = 50_000
 _ETAT_JSON: dict[tuple[str, str, bool], bytes] = {}
+_CONNECTION_TOKENS = itertools.count(1)
 
 
-def _summary_fragments(row: tuple, row_hash: int) -> tuple[int, bytes, bytes, str, str]:
-    head, tail = _summary_parts(row)
-    return (
-        row_hash,
-        json_dumps(head)[:-1] + b',"horaires_etat":',
-        b"," + json_dumps(tail)[1:-1] + b',"distance_km":',
-        *_hours_of_row(row),
-    )
+@receiver(connection_created)
+def _mark_connection(sender, connection, **kwargs) -> None:
+    """Give each new database connection a number of its own (see `_change_stamp`)."""
+    connection.mednum_token = next(_CONNECTION_TOKENS)
+
+
+def _change_stamp() -> tuple | None:
+    """SQLite: a value that differs as soon as the database may have changed since it was last taken on
+    this connection: `PRAGMA data_version` moves when another connection commits, `total_changes`
+    when this one writes. The two belong to one connection, hence its number. None on PostgreSQL (and
+    for a connection opened before this module was loaded): rows are then always read."""
+    wrapper = connections[USING]
+    token = getattr(wrapper, "mednum_token", None)
+    raw = wrapper.connection
+    if token is None or raw is None or wrapper.vendor != "sqlite":
+        return None
+    return (token, raw.execute("PRAGMA data_version").fetchone()[0], raw.total_changes)
+
+
+def _summary_entry(row: tuple, stamp: tuple | None) -> tuple:
+    """The cache entry of a summary row, built anew if the row changed, stamped `stamp`."""
+    entry = _SUMMARY_JSON.get(row[0])
+    row_hash = hash(row)
+    if entry is None or entry[0] != row_hash:
+        if entry is None and len(_SUMMARY_JSON) >= SUMMARY_JSON_MAX:
+            _SUMMARY_JSON.pop(next(iter(_SUMMARY_JSON)), None)
+        head, tail = _summary_parts(row)
+        entry = (
+            row_hash,
+            json_dumps(head)[:-1] + b',"horaires_etat":',
+            b"," + json_dumps(tail)[1:-1] + b',"distance_km":',
+            *_hours_of_row(row),
+            stamp,
+        )
+    elif entry[5] != stamp:
+        entry = (*entry[:5], stamp)
+    else:
+        return entry
+    _SUMMARY_JSON[row[0]] = entry
+    return entry
+
+
+def cached_summaries(ids: list[int]) -> dict[int, tuple]:
+    """Cache entries of the lieux `ids` (missing: no such lieu). Reads only the rows of those not
+    checked since the database last changed (all of them on PostgreSQL)."""
+    stamp = _change_stamp()  # before reading: a change committed meanwhile gives the next search another
+    found: dict[int, tuple] = {}
+    todo = ids
+    if stamp is not None:
+        todo = []
+        for id_ in ids:
+            entry = _SUMMARY_JSON.get(id_)
+            if entry is not None and entry[5] == stamp:
+                found[id_] = entry
+            else:
+                todo.append(id_)
+    if todo:
+        for row in fetch_lieux(todo).values():
+            found[row[0]] = _summary_entry(row, stamp)
+    return found
 
 
 def summary_json(row: tuple, minute: int, distance_km: float) -> bytes:
     """The JSON of `present_summary(row, minute)` with `distance_km` added (same keys, same order)."""
-    entry = _SUMMARY_JSON.get(row[0])
-    row_hash = hash(row)
-    if entry is None or entry[0] != row_hash:
-        if len(_SUMMARY_JSON) >= SUMMARY_JSON_MAX:
-            del _SUMMARY_JSON[next(iter(_SUMMARY_JSON))]
-        entry = _SUMMARY_JSON[row[0]] = _summary_fragments(row, row_hash)
+    return _entry_json(_summary_entry(row, None), minute, distance_km)
+
+
+def _entry_json(entry: tuple, minute: int, distance_km: float) -> bytes:
     etat = hours.etat_bref_minute(entry[3], entry[4], minute)
     etat_json = _ETAT_JSON.get(etat)
     if etat_json is None:

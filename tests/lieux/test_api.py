@@ -173,6 +173,56 @@ def test_page_json_follows_changes_to_a_lieu(client):
     assert (item["nom"], item["telephone"]) == ("Après", "0102030405")
 
 
+def _counting_fetches(monkeypatch) -> list:
+    calls = []
+    fetch = search.fetch_lieux
+
+    def counting(ids):
+        calls.append(list(ids))
+        return fetch(ids)
+
+    monkeypatch.setattr(search, "fetch_lieux", counting)
+    return calls
+
+
+def test_page_json_reads_rows_only_after_a_change(client, monkeypatch):
+    """SQLite: a page whose lieux were checked since the database last changed is served from the cache
+    without reading their rows. PostgreSQL has no such signal: rows are read for every page."""
+    from django.db import connection
+
+    a = lieu(45.765, 4.836, nom="Avant")
+    b = lieu(45.766, 4.836, nom="Autre")
+    calls = _counting_fetches(monkeypatch)
+    first = get(client, **near()).content
+    assert calls == [[a.id, b.id]]
+    assert get(client, **near()).content == first
+    assert len(calls) == (1 if connection.vendor == "sqlite" else 2)
+    Lieu.objects.filter(id=b.id).update(nom="Changé")  # this connection's own write
+    assert [r["nom"] for r in get(client, **near()).json()["resultats"]] == ["Avant", "Changé"]
+    assert calls[-1] == [a.id, b.id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_page_json_follows_a_change_committed_by_another_connection(client):
+    import threading
+
+    from django.db import connections
+
+    a = lieu(45.765, 4.836, nom="Avant")
+    assert get(client, **near()).json()["resultats"][0]["nom"] == "Avant"
+    assert get(client, **near()).json()["resultats"][0]["nom"] == "Avant"
+
+    def other_connection():  # each thread has its own connection
+        with connections["default"].cursor() as cursor:
+            cursor.execute("UPDATE lieux_lieu SET nom = %s WHERE id = %s", ["Après", a.id])
+        connections["default"].close()
+
+    thread = threading.Thread(target=other_connection)
+    thread.start()
+    thread.join()
+    assert get(client, **near()).json()["resultats"][0]["nom"] == "Après"
+
+
 def test_commune_parameter(client):
     region = RegionFactory(code="84", nom="Auvergne-Rhône-Alpes")
     CommuneFactory(code="69123", nom="Lyon", departement=DepartementFactory(code="69", nom="Rhône", region=region),
