@@ -63,10 +63,10 @@ from mednum.standard import schema
 
 logger = logging.getLogger(__name__)
 
-# Rows per transaction. Each commit rewrites every index page its rows touched: bigger batches touch
-# each page for more rows (100k rows: +8 to 11 % rows/s from 2,000 to 5,000; 1M rows: writer's peak
-# memory 291 MB). A killed import loses at most the batch in progress.
-BATCH_SIZE = 5000
+# Rows per transaction; a killed import loses at most the batch in progress. 5,000 was measured no
+# faster on a first import of 100k rows and 1M rows (within the machine's noise), and slower on an
+# unchanged re-import (9,400–9,900 vs 10,400–12,100 rows/s), with more memory.
+BATCH_SIZE = 2000
 # Rejected-row entries kept in memory (the CSV report, when asked, receives all of them).
 MAX_REJECTIONS_IN_MEMORY = 10_000
 # Longest value accepted in any column of a source record, in characters.
