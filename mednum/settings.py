@@ -130,7 +130,7 @@ else:
                 "init_command": (
                     # 8 KB pages for a new database (an existing one keeps its own): a lieu's source record
                     # (~2.3 KB of JSON) fills a 4 KB page with 40 % left empty; in 8 KB pages three fit.
-                    # Import of 100,000 rows: 26 % smaller file, +17 % rows/s (bench/bench_import.py).
+                    # Import of 100,000 rows: 26 % smaller file, ~+7 % rows/s (bench/bench_import.py).
                     "PRAGMA page_size=8192;"
                     "PRAGMA journal_mode=WAL;"
                     "PRAGMA synchronous=NORMAL;"
