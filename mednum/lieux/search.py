@@ -726,17 +726,32 @@ def _mark_connection(sender, connection, **kwargs) -> None:
     connection.mednum_token = next(_CONNECTION_TOKENS)
 
 
+_PG_STAMP_SQL = "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL"
+
+
 def _change_stamp() -> tuple | None:
-    """SQLite: a value that differs as soon as the database may have changed since it was last taken on
-    this connection: `PRAGMA data_version` moves when another connection commits, `total_changes`
-    when this one writes. The two belong to one connection, hence its number. None on PostgreSQL (and
-    for a connection opened before this module was loaded): rows are then always read."""
+    """A value that differs as soon as the database may have changed since it was last taken, or None
+    when there is none to rely on (rows are then always read).
+
+    SQLite: `PRAGMA data_version` moves when another connection commits, `total_changes` when this one
+    writes; both belong to one connection, hence its number (None for a connection opened before this
+    module was loaded). PostgreSQL: the current snapshot (`xmax:…` and the transactions in progress)
+    moves whenever a transaction that writes starts or ends anywhere on the server; None inside a
+    transaction that has written itself (its own later writes would not move it)."""
     wrapper = connections[USING]
-    token = getattr(wrapper, "mednum_token", None)
     raw = wrapper.connection
-    if token is None or raw is None or wrapper.vendor != "sqlite":
+    if raw is None:
         return None
-    return (token, raw.execute("PRAGMA data_version").fetchone()[0], raw.total_changes)
+    if wrapper.vendor == "sqlite":
+        token = getattr(wrapper, "mednum_token", None)
+        if token is None:
+            return None
+        return (token, raw.execute("PRAGMA data_version").fetchone()[0], raw.total_changes)
+    if wrapper.vendor != "postgresql":
+        return None
+    with raw_cursor(wrapper) as cursor:
+        snapshot, nothing_written = cursor.execute(_PG_STAMP_SQL).fetchone()
+    return ("pg", snapshot) if nothing_written else None
 
 
 def _summary_entry(row: tuple, stamp: tuple | None) -> tuple:

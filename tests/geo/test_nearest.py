@@ -149,7 +149,10 @@ def test_uses_the_spatial_index():
             assert plan[0].startswith("SCAN r VIRTUAL TABLE INDEX")  # the R*Tree drives the query
             assert plan[1].startswith("SEARCH l USING INTEGER PRIMARY KEY")  # lieux_lieu by id, never scanned
         else:
+            # On a table this small the planner may prefer another index and a sort (it did after the
+            # transactional tests' flushes): what matters is that the GiST index delivers the KNN order.
             cursor.execute("SET enable_seqscan = off")
+            cursor.execute("SET enable_sort = off")
             cursor.execute(
                 "EXPLAIN SELECT id FROM lieux_lieu l WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL "
                 "AND l.fusionne_dans_id IS NULL ORDER BY point(l.longitude, l.latitude) <-> point(5, 45) LIMIT 5"
