@@ -135,9 +135,13 @@ def test_reader_killed_reports_clear_error(reims, tmp_path, monkeypatch):
     report = import_lieux(path, "s", pipeline=True, batch_size=1000)
     assert report.exit_status == 2
     assert "processus de lecture" in report.fatal and "code de sortie 3" in report.fatal
-    assert "relancez l'import" in report.fatal
-    # The whole batches received before stay written (messages still queued in the reader are lost).
+    # The whole batches received before stay written (messages still queued in the reader are lost:
+    # on a busy machine the reader may die before the first batch reached the database).
     assert report.created == Lieu.objects.count() and report.created % 1000 == 0 and report.created < 2999
+    if report.created:
+        assert "relancez l'import" in report.fatal
+    else:
+        assert "rien n'a été enregistré" in report.fatal
 
 
 def test_reader_exception_reports_clear_error(reims, tmp_path, monkeypatch):
