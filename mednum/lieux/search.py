@@ -797,12 +797,9 @@ def cached_summaries(ids: list[int]) -> dict[int, tuple]:
     return found
 
 
-def summary_json(row: tuple, minute: int, distance_km: float) -> bytes:
-    """The JSON of `present_summary(row, minute)` with `distance_km` added (same keys, same order)."""
-    return _entry_json(_summary_entry(row, None), minute, distance_km)
-
-
 def _entry_json(entry: tuple, minute: int, distance_km: float) -> bytes:
+    """The JSON of `present_summary(row, minute)` with `distance_km` added (same keys, same order),
+    from the row's cache entry."""
     etat = hours.etat_bref_minute(entry[3], entry[4], minute)
     etat_json = _ETAT_JSON.get(etat)
     if etat_json is None:
