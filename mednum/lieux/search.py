@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import timezone as dt_timezone
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db import connections
@@ -444,10 +445,9 @@ class Resultat(dict):
             raise AttributeError(name) from None
 
 
-def _search(params: SearchParams | Mapping, *, fetch: bool = True) -> tuple[SearchResult, list[tuple], dict[int, tuple], int]:
+def _search(params: SearchParams | Mapping) -> tuple[SearchResult, list[tuple], int]:
     """The work of a search, short of presenting the lieux: the result without `resultats`, the page's
-    rows `(id, distance_km, …)`, their summary rows by id (`fetch_lieux`; none when not `fetch`) and the
-    minute for opening states."""
+    rows `(id, distance_km, …)` and the minute for opening states."""
     if not isinstance(params, SearchParams):
         mapping = params
         params = parse_params(mapping)
@@ -489,14 +489,13 @@ def _search(params: SearchParams | Mapping, *, fetch: bool = True) -> tuple[Sear
             sans_horaires = bool(nearest(lat, lon, limit=1, radius_km=params.rayon_km, where_sql=where_sql,
                                          where_params=where_params, using=USING))
     minute = hours.minute_of(params.maintenant or timezone.now())
-    details = fetch_lieux([row[0] for row in page_rows]) if fetch else {}
     result = SearchResult(
         resultats=[], page=params.page, taille=params.taille, page_suivante=len(rows) > start + params.taille,
         total=total, rayon_km=params.rayon_km, latitude=lat, longitude=lon, commune=commune,
         rayon_suggere_km=suggestion, filtre_horaires=accept is not None, lieux_sans_filtre_horaires=sans_horaires,
         total_plafonne=plafonne,
     )
-    return result, page_rows, details, minute
+    return result, page_rows, minute
 
 
 def search_lieux(params: SearchParams | Mapping) -> SearchResult:
@@ -506,7 +505,8 @@ def search_lieux(params: SearchParams | Mapping) -> SearchResult:
     `par_page` is accepted for `taille`, and `avec_total` defaults to True for pages that show a count).
     Raises `ParametresInvalides` (and `PageHorsLimites`) with French messages.
     """
-    result, page_rows, details, minute = _search(params)
+    result, page_rows, minute = _search(params)
+    details = fetch_lieux([row[0] for row in page_rows])
     resultats = result.resultats
     for row in page_rows:
         record = details.get(row[0])
@@ -524,7 +524,7 @@ def search_page_json(params: SearchParams | Mapping) -> bytes:
     Same content and key order as serialising `search_lieux`'s page; each lieu's JSON is cached
     (`cached_summaries`), so a search costs its nearest query plus a few byte joins.
     """
-    result, page_rows, _details, minute = _search(params, fetch=False)
+    result, page_rows, minute = _search(params)
     entries = cached_summaries([row[0] for row in page_rows])
     items = []
     for row in page_rows:
@@ -707,14 +707,23 @@ except ImportError:  # pragma: no cover - depends on the environment
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-# id → (hash of the summary row, JSON before the opening state, JSON after it, normalised hours, time
-# zone, change stamp). An entry serves a row with the same hash as the one it was built from (a 64-bit
-# hash: a changed row keeps its old hash with a chance of 1 in 2⁶⁴), so any change to the lieu, whatever
-# wrote it, builds it anew. On SQLite an entry is also served without reading its row while the
-# database has not changed since it was checked (`_change_stamp`). Bounded: the oldest entries go
-# first. ~1.3 KB each, ~65 MB per worker at most: enough for the lieux that the searches of a whole
-# region return.
-_SUMMARY_JSON: dict[int, tuple[int, bytes, bytes, str, str, tuple | None]] = {}
+class _SummaryEntry(NamedTuple):
+    """The JSON of a lieu in a list of results, in the two parts around its opening state."""
+
+    row_hash: int  # hash of the summary row it was built from
+    head: bytes  # JSON up to the opening state
+    tail: bytes  # JSON after it, up to the distance
+    horaires: str  # what the opening state depends on: normalised hours and time zone
+    fuseau: str
+    stamp: tuple | None  # `_change_stamp()` when the row was last checked
+
+
+# id → its entry. An entry serves a row with the same hash as the one it was built from (a 64-bit hash:
+# a changed row keeps its old hash with a chance of 1 in 2⁶⁴), so any change to the lieu, whatever wrote
+# it, builds it anew. An entry is also served without reading its row while the database has not changed
+# since it was checked (same stamp). Bounded: the oldest entries go first. ~1.3 KB each, ~65 MB per
+# worker at most: enough for the lieux that the searches of a whole region return.
+_SUMMARY_JSON: dict[int, _SummaryEntry] = {}
 SUMMARY_JSON_MAX = 50_000
 _ETAT_JSON: dict[tuple[str, str, bool], bytes] = {}
 _CONNECTION_TOKENS = itertools.count(1)
@@ -754,40 +763,41 @@ def _change_stamp() -> tuple | None:
     return ("pg", snapshot) if nothing_written else None
 
 
-def _summary_entry(row: tuple, stamp: tuple | None) -> tuple:
+def _summary_entry(row: tuple, stamp: tuple | None) -> _SummaryEntry:
     """The cache entry of a summary row, built anew if the row changed, stamped `stamp`."""
     entry = _SUMMARY_JSON.get(row[0])
     row_hash = hash(row)
-    if entry is None or entry[0] != row_hash:
+    if entry is None or entry.row_hash != row_hash:
         if entry is None and len(_SUMMARY_JSON) >= SUMMARY_JSON_MAX:
             _SUMMARY_JSON.pop(next(iter(_SUMMARY_JSON)), None)
         head, tail = _summary_parts(row)
-        entry = (
+        entry = _SummaryEntry(
             row_hash,
             json_dumps(head)[:-1] + b',"horaires_etat":',
             b"," + json_dumps(tail)[1:-1] + b',"distance_km":',
             *_hours_of_row(row),
             stamp,
         )
-    elif entry[5] != stamp:
-        entry = (*entry[:5], stamp)
+    elif entry.stamp != stamp:
+        entry = entry._replace(stamp=stamp)
     else:
         return entry
     _SUMMARY_JSON[row[0]] = entry
     return entry
 
 
-def cached_summaries(ids: list[int]) -> dict[int, tuple]:
+def cached_summaries(ids: list[int]) -> dict[int, _SummaryEntry]:
     """Cache entries of the lieux `ids` (missing: no such lieu). Reads only the rows of those not
-    checked since the database last changed (all of them on PostgreSQL)."""
-    stamp = _change_stamp()  # before reading: a change committed meanwhile gives the next search another
-    found: dict[int, tuple] = {}
+    checked since the database last changed (all of them when there is no stamp)."""
+    # Taken before reading: a change committed in between moves the stamp for the next search.
+    stamp = _change_stamp()
+    found: dict[int, _SummaryEntry] = {}
     todo = ids
     if stamp is not None:
         todo = []
         for id_ in ids:
             entry = _SUMMARY_JSON.get(id_)
-            if entry is not None and entry[5] == stamp:
+            if entry is not None and entry.stamp == stamp:
                 found[id_] = entry
             else:
                 todo.append(id_)
@@ -797,16 +807,16 @@ def cached_summaries(ids: list[int]) -> dict[int, tuple]:
     return found
 
 
-def _entry_json(entry: tuple, minute: int, distance_km: float) -> bytes:
+def _entry_json(entry: _SummaryEntry, minute: int, distance_km: float) -> bytes:
     """The JSON of `present_summary(row, minute)` with `distance_km` added (same keys, same order),
     from the row's cache entry."""
-    etat = hours.etat_bref_minute(entry[3], entry[4], minute)
+    etat = hours.etat_bref_minute(entry.horaires, entry.fuseau, minute)
     etat_json = _ETAT_JSON.get(etat)
     if etat_json is None:
         if len(_ETAT_JSON) > 10_000:
             _ETAT_JSON.clear()
         etat_json = _ETAT_JSON[etat] = json_dumps({"etat": etat[0], "libelle": etat[1], "valide": etat[2]})
-    return entry[1] + etat_json + entry[2] + json_dumps(distance_km) + b"}"
+    return entry.head + etat_json + entry.tail + json_dumps(distance_km) + b"}"
 
 
 def present_detail(record: dict, maintenant: datetime | None = None) -> dict:
