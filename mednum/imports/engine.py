@@ -86,6 +86,9 @@ PIPELINE_AHEAD_BATCHES = 2
 
 # Tags of the events the reader process sends, in file order.
 _EV_ROW, _EV_REJECTION, _EV_TICK = 0, 1, 2
+# The normalised values the importing process still reads once the reader process has computed a
+# row's Lieu columns (`_Importer._lieu_static`): what places the lieu (`_position`, the geocoder).
+_PLACING_FIELDS = ("latitude", "longitude", "code_insee", "code_postal", "commune", "adresse")
 
 ProgressCallback = Callable[[str, int, "int | None", float], None]
 
@@ -358,6 +361,15 @@ _SLUG_DROP = re.compile(r"[^\w\s-]")
 _SLUG_DASHES = re.compile(r"[-\s]+")
 
 
+def _hash_key(content_hash: str) -> int:
+    """A content hash (32 hex digits) as a 64-bit integer: a set of a million of them takes ~70 MB,
+    half as much as the strings."""
+    try:
+        return int(content_hash[:16], 16)
+    except (TypeError, ValueError):
+        return -1
+
+
 def _slugify(value: str) -> str:
     """Django's `slugify` (same output), with its patterns compiled once and no Unicode
     decomposition for ASCII text: it runs once per lieu written."""
@@ -487,13 +499,14 @@ class _Importer:
         tick("lecture", count, count)
         return count
 
-    def _rows(self, source_file: SourceFile, total, stage: str, *, collect: bool):
+    def _rows(self, source_file: SourceFile, total, stage: str, *, collect: bool, writing: bool = True):
         """Normalised valid rows of the file, as _Prepared; rejections go to the sink when `collect`.
 
         Read and normalised in a child process when `_use_pipeline` says so (`_rows_from_reader`),
-        else here; the rows, rejections, progress ticks and counters are the same either way."""
+        else here; the rows, rejections, progress ticks and counters are the same either way.
+        `writing=False` (a validation pass) tells the child that no row will be written."""
         if self._use_pipeline():
-            return self._rows_from_reader(source_file, total, stage, collect=collect)
+            return self._rows_from_reader(source_file, total, stage, collect=collect, writing=writing)
         return self._normalised_rows(source_file, total, stage, collect=collect, sink_add=self.sink.add,
                                      tick=self._tick, counters=self.report)
 
@@ -601,11 +614,11 @@ class _Importer:
         return size >= PIPELINE_MIN_BYTES and pipeline.usable_cpus() >= 2 and threading.active_count() == 1
 
     def _reader_main(self, sender: pipeline.ChunkSender, source_file: SourceFile, total, stage: str,
-                     collect: bool) -> None:
+                     collect: bool, writing: bool, stored: set[int]) -> None:
         """In the reader process: run the reading loop and send its events in chunks, in file order.
 
         Messages: ("chunk", events, normaliser_warnings) where an event is a row
-        (_EV_ROW, row, source_id, values, raw_json, norm_json, hash, commune), a rejection
+        (_EV_ROW, row, source_id, values, raw_json, norm_json, hash, commune, lieu static), a rejection
         (_EV_REJECTION, row, field, value, reason) or a progress tick (_EV_TICK, stage, rows, total);
         then ("end", rows read, normaliser_warnings), or ("error", kind, details) when reading stops."""
         counters = _ReaderCounters()
@@ -623,13 +636,25 @@ class _Importer:
         by_code = getattr(index, "by_code", None) or {}
         chunk = PIPELINE_CHUNK
         send = sender.send
+        # The Lieu columns owed to the values alone are computed here, so that the two processes share
+        # the work (the importing process then needs only the values that place the lieu), for the rows
+        # that will be written: not on a validation pass, and not for a row whose content hash is
+        # already stored for this source (`stored`: unchanged, skipped by the importing process, which
+        # computes those columns itself in the rare case it writes such a row after all).
+        lieu_static = self._lieu_static if writing else None
+        placing = _PLACING_FIELDS
         try:
             for p in self._normalised_rows(source_file, total, stage, collect=collect, sink_add=sink_add,
                                            tick=tick, counters=counters):
                 commune = p.commune
                 if commune is not None and by_code.get(commune.code) is commune:
                     commune = commune.code
-                append((_EV_ROW, p.row, p.source_id, p.values, p.raw_json, p.norm_json, p.hash, commune))
+                values = p.values
+                static = None
+                if lieu_static is not None and (not stored or _hash_key(p.hash) not in stored):
+                    static = lieu_static(values)
+                    values = {name: values[name] for name in placing if values.get(name)}
+                append((_EV_ROW, p.row, p.source_id, values, p.raw_json, p.norm_json, p.hash, commune, static))
                 if len(events) >= chunk:
                     send(("chunk", events, counters.normaliser_warnings))
                     events.clear()
@@ -651,7 +676,7 @@ class _Importer:
         send(("chunk", events, counters.normaliser_warnings))
         send(("end", counters.read, counters.normaliser_warnings))
 
-    def _rows_from_reader(self, source_file: SourceFile, total, stage: str, *, collect: bool):
+    def _rows_from_reader(self, source_file: SourceFile, total, stage: str, *, collect: bool, writing: bool):
         """`_rows` with the reading loop in a forked process: its events are replayed here in file
         order (rejections into the sink, ticks to the progress callback) as the rows are consumed."""
         report = self.report
@@ -661,9 +686,12 @@ class _Importer:
         index = getattr(self.normaliser, "communes", None)
         by_code = getattr(index, "by_code", None) or {}
         ahead = max(2, -(-PIPELINE_AHEAD_BATCHES * self.batch_size // PIPELINE_CHUNK))
+        stored = self._stored_hashes() if writing else set()
         reader = pipeline.ReaderProcess(
-            lambda sender: self._reader_main(sender, source_file, total, stage, collect), max_pending=ahead,
+            lambda sender: self._reader_main(sender, source_file, total, stage, collect, writing, stored),
+            max_pending=ahead,
         )
+        del stored  # the child has its copy
         tick = self._tick
         sink_add = sink.add
         warnings_before = report.normaliser_warnings  # the reader counts from 0, the report adds up passes
@@ -677,7 +705,8 @@ class _Importer:
                             commune = event[7]
                             if commune.__class__ is str:
                                 commune = by_code[commune]
-                            yield _Prepared(event[1], event[2], event[3], event[4], event[5], event[6], commune)
+                            yield _Prepared(event[1], event[2], event[3], event[4], event[5], event[6], commune,
+                                            event[8])
                         elif tag == _EV_REJECTION:
                             sink_add(event[1], event[2], event[3], event[4])
                         else:
@@ -728,7 +757,7 @@ class _Importer:
                 # Pass 1: validate every row, write nothing.
                 total = None
                 valid = 0
-                with closing(self._rows(source_file, None, "validation", collect=True)) as rows:
+                with closing(self._rows(source_file, None, "validation", collect=True, writing=False)) as rows:
                     for _prepared in rows:
                         valid += 1
                 total = report.read
@@ -870,6 +899,19 @@ class _Importer:
             f"UPDATE {sr_table} SET {col['raw']} = {jp}, {col['normalised']} = {jp}, {col['content_hash']} = %s, "
             f"{col['date_maj']} = %s, {col['updated_at']} = %s WHERE {col['id']} = %s"
         )
+
+    def _stored_hashes(self) -> set[int]:
+        """`_hash_key` of every content hash stored for this source: a hint for the reader process
+        (which rows are likely unchanged), never a decision."""
+        sr = SourceRecord._meta
+        qn = connection.ops.quote_name
+        sql = f"SELECT {qn('content_hash')} FROM {qn(sr.db_table)} WHERE {qn('source')} = %s"
+        stored: set[int] = set()
+        with _cursor() as cursor:
+            cursor.execute(sql, [self.source])
+            while chunk := cursor.fetchmany(10_000):
+                stored.update(_hash_key(content_hash) for (content_hash,) in chunk)
+        return stored
 
     def _fetch_existing(self, source_ids: list[str]) -> dict[str, tuple[int, int, str]]:
         """source_id → (record id, lieu id, content hash) for the records of this source already stored."""

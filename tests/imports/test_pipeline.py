@@ -107,6 +107,63 @@ def test_reimport_and_dry_run_pipelined(reims, tmp_path):
     assert not Lieu.objects.filter(nom__startswith="Autre").exists()
 
 
+def _lieux_written() -> list[tuple]:
+    """Every Lieu as written by an import, without what depends on the moment (ids, dates of writing)."""
+    skipped = {"id", "cree_le", "modifie_le"}
+    names = [f.attname for f in Lieu._meta.concrete_fields if f.attname not in skipped]
+    return sorted(Lieu.objects.values_list(*names))
+
+
+def _clear():
+    SourceRecord.objects.all().delete()
+    Lieu.objects.all().delete()
+
+
+def test_pipelined_rows_written_as_in_process(reims, tmp_path, monkeypatch):
+    """The reader process computes the lieu columns of the rows to write (`_lieu_static`) and sends only
+    the values that place a lieu: the lieux written are the same, column for column, as in process,
+    on a first import and on a re-import where some rows changed — also when the child's hint of the
+    stored hashes wrongly says a changed row is unchanged (the importing process then computes the
+    columns itself)."""
+    first_rows = [row(n, services="Aide aux démarches administratives|Maîtrise des outils numériques du quotidien",
+                      frais_a_charge="Gratuit", date_maj="2024-05-0%d" % (1 + n % 9))
+                  for n in range(1, 1300)]
+    first_rows[5] = row(6, latitude="", longitude="")  # placed at its commune
+    first_rows[7] = row(8, nom="Épicerie « Le Lien » & Co", pivot="00000000000000")
+    changed_rows = [dict(r, nom=r["nom"] + " (nouveau nom)") if n % 3 == 0 else r for n, r in enumerate(first_rows)]
+    first = write_csv(tmp_path / "lieux.csv", first_rows)
+    changed = write_csv(tmp_path / "lieux2.csv", changed_rows)
+
+    snapshots = {}
+    for mode in (False, True):
+        _clear()
+        assert import_lieux(first, "s", pipeline=mode, batch_size=500).created == 1299
+        after_first = _lieux_written()
+        assert import_lieux(changed, "s", pipeline=mode, batch_size=500).updated == 433
+        snapshots[mode] = (after_first, _lieux_written())
+    assert snapshots[True] == snapshots[False]
+    assert any("(nouveau nom)" in str(values) for values in snapshots[True][1])
+
+    # A hint that is wrong for every row of the changed file: the rows are still written in full.
+    _clear()
+    import_lieux(first, "s", pipeline=False, batch_size=500)
+    hashes = {}
+    real = engine._Importer._normalised_rows
+
+    def noting(self, *args, **kwargs):
+        for prepared in real(self, *args, **kwargs):
+            hashes[prepared.source_id] = prepared.hash
+            yield prepared
+
+    monkeypatch.setattr(engine._Importer, "_normalised_rows", noting)
+    import_lieux(changed, "dry", pipeline=False, dry_run=True)
+    wrong_hint = {engine._hash_key(h) for h in hashes.values()}
+    monkeypatch.setattr(engine._Importer, "_normalised_rows", real)
+    monkeypatch.setattr(engine._Importer, "_stored_hashes", lambda self: set(wrong_hint))
+    assert import_lieux(changed, "s", pipeline=True, batch_size=500).updated == 433
+    assert _lieux_written() == snapshots[False][1]
+
+
 def test_all_or_nothing_pipelined_rejects_all(reims, tmp_path):
     rows = [row(n) for n in range(1, 1200)]
     rows[1100] = row(1101, services="Réparation de vélos")
