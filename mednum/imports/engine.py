@@ -39,6 +39,8 @@ import re
 import threading
 import time
 import unicodedata
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing, contextmanager, nullcontext
@@ -361,13 +363,42 @@ _SLUG_DROP = re.compile(r"[^\w\s-]")
 _SLUG_DASHES = re.compile(r"[-\s]+")
 
 
-def _hash_key(content_hash: str) -> int:
-    """A content hash (32 hex digits) as a 64-bit integer: a set of a million of them takes ~70 MB,
-    half as much as the strings."""
+class _HashKeys:
+    """A set of content hashes (32 hex digits) kept as their first 64 bits in a sorted array: 8 MB
+    for a million (a Python set of them would take ~70 MB, in both processes of an import).
+    `content_hash in keys` is a binary search; a false hit (1 chance in 2⁶⁴ per row) costs nothing but
+    a little speed, since the importing process decides from the stored hashes themselves."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, hashes):
+        keys = array("Q")
+        for content_hash in hashes:
+            key = _hash_key(content_hash)
+            if key is not None:
+                keys.append(key)
+        self.keys = array("Q", sorted(keys)) if keys else keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __contains__(self, content_hash) -> bool:
+        keys = self.keys
+        if not keys:
+            return False
+        key = _hash_key(content_hash)
+        if key is None:
+            return False
+        i = bisect_left(keys, key)
+        return i < len(keys) and keys[i] == key
+
+
+def _hash_key(content_hash) -> int | None:
+    """The first 64 bits of a content hash (32 hex digits), None for anything else."""
     try:
         return int(content_hash[:16], 16)
     except (TypeError, ValueError):
-        return -1
+        return None
 
 
 def _slugify(value: str) -> str:
@@ -614,7 +645,7 @@ class _Importer:
         return size >= PIPELINE_MIN_BYTES and pipeline.usable_cpus() >= 2 and threading.active_count() == 1
 
     def _reader_main(self, sender: pipeline.ChunkSender, source_file: SourceFile, total, stage: str,
-                     collect: bool, writing: bool, stored: set[int]) -> None:
+                     collect: bool, writing: bool, stored: _HashKeys) -> None:
         """In the reader process: run the reading loop and send its events in chunks, in file order.
 
         Messages: ("chunk", events, normaliser_warnings) where an event is a row
@@ -651,7 +682,7 @@ class _Importer:
                     commune = commune.code
                 values = p.values
                 static = None
-                if lieu_static is not None and (not stored or _hash_key(p.hash) not in stored):
+                if lieu_static is not None and p.hash not in stored:
                     static = lieu_static(values)
                     values = {name: values[name] for name in placing if values.get(name)}
                 append((_EV_ROW, p.row, p.source_id, values, p.raw_json, p.norm_json, p.hash, commune, static))
@@ -686,7 +717,7 @@ class _Importer:
         index = getattr(self.normaliser, "communes", None)
         by_code = getattr(index, "by_code", None) or {}
         ahead = max(2, -(-PIPELINE_AHEAD_BATCHES * self.batch_size // PIPELINE_CHUNK))
-        stored = self._stored_hashes() if writing else set()
+        stored = self._stored_hashes() if writing else _HashKeys(())
         reader = pipeline.ReaderProcess(
             lambda sender: self._reader_main(sender, source_file, total, stage, collect, writing, stored),
             max_pending=ahead,
@@ -900,18 +931,12 @@ class _Importer:
             f"{col['date_maj']} = %s, {col['updated_at']} = %s WHERE {col['id']} = %s"
         )
 
-    def _stored_hashes(self) -> set[int]:
-        """`_hash_key` of every content hash stored for this source: a hint for the reader process
-        (which rows are likely unchanged), never a decision."""
-        sr = SourceRecord._meta
-        qn = connection.ops.quote_name
-        sql = f"SELECT {qn('content_hash')} FROM {qn(sr.db_table)} WHERE {qn('source')} = %s"
-        stored: set[int] = set()
-        with _cursor() as cursor:
-            cursor.execute(sql, [self.source])
-            while chunk := cursor.fetchmany(10_000):
-                stored.update(_hash_key(content_hash) for (content_hash,) in chunk)
-        return stored
+    def _stored_hashes(self) -> _HashKeys:
+        """The content hashes stored for this source: a hint for the reader process (which rows are
+        likely unchanged), never a decision."""
+        hashes = SourceRecord.objects.filter(source=self.source).values_list("content_hash", flat=True)
+        # Streamed (a server-side cursor on PostgreSQL): a million hashes never sit in memory as strings.
+        return _HashKeys(hashes.iterator(chunk_size=10_000))
 
     def _fetch_existing(self, source_ids: list[str]) -> dict[str, tuple[int, int, str]]:
         """source_id → (record id, lieu id, content hash) for the records of this source already stored."""

@@ -157,9 +157,8 @@ def test_pipelined_rows_written_as_in_process(reims, tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine._Importer, "_normalised_rows", noting)
     import_lieux(changed, "dry", pipeline=False, dry_run=True)
-    wrong_hint = {engine._hash_key(h) for h in hashes.values()}
     monkeypatch.setattr(engine._Importer, "_normalised_rows", real)
-    monkeypatch.setattr(engine._Importer, "_stored_hashes", lambda self: set(wrong_hint))
+    monkeypatch.setattr(engine._Importer, "_stored_hashes", lambda self: engine._HashKeys(hashes.values()))
     assert import_lieux(changed, "s", pipeline=True, batch_size=500).updated == 433
     assert _lieux_written() == snapshots[False][1]
 
@@ -236,3 +235,44 @@ def test_database_error_midway_ends_reader(reims, tmp_path, monkeypatch):
     import multiprocessing
 
     assert not [p for p in multiprocessing.active_children() if p.name == "mednum-import-reader"]
+
+
+def test_reader_prepares_lieu_columns_only_for_rows_to_write(reims, tmp_path, monkeypatch):
+    """First import: every row arrives with its lieu columns computed by the reader process; unchanged
+    re-import: none does (their hashes are stored); partly changed file: only the changed rows."""
+    path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 1200)])
+    changed = write_csv(tmp_path / "lieux2.csv", [row(n, nom=f"Autre {n}") if n <= 100 else row(n)
+                                                  for n in range(1, 1200)])
+    seen = []
+    real = engine._Importer._process_batch
+
+    def noting(self, batch, outer):
+        seen.extend(p.static is not None for p in batch)
+        return real(self, batch, outer)
+
+    monkeypatch.setattr(engine._Importer, "_process_batch", noting)
+    import_lieux(path, "s", pipeline=True)
+    assert len(seen) == 1199 and all(seen)
+    seen.clear()
+    assert import_lieux(path, "s", pipeline=True).unchanged == 1199
+    assert len(seen) == 1199 and not any(seen)
+    seen.clear()
+    assert import_lieux(changed, "s", pipeline=True).updated == 100
+    assert seen == [True] * 100 + [False] * 1099
+
+
+def test_hash_keys_membership():
+    """The reader's hint of the stored content hashes: a sorted array of their first 64 bits."""
+    import hashlib
+
+    stored = [hashlib.md5(str(n).encode()).hexdigest() for n in range(0, 3000, 3)]
+    keys = engine._HashKeys(iter(stored))
+    assert len(keys) == 1000
+    assert all(h in keys for h in stored)
+    others = [hashlib.md5(str(n).encode()).hexdigest() for n in range(1, 3000, 3)]
+    assert not any(h in keys for h in others)
+    assert "" not in keys and None not in keys and "pas un hash" not in keys
+    empty = engine._HashKeys(())
+    assert len(empty) == 0 and stored[0] not in empty
+    # Hashes that are not 32 hex digits are left out of the hint, not an error.
+    assert len(engine._HashKeys(["zz", None, stored[1]])) == 1
