@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import heapq
 import json
 import logging
 import re
@@ -370,14 +371,22 @@ class _HashKeys:
     a little speed, since the importing process decides from the stored hashes themselves."""
 
     __slots__ = ("keys",)
+    RUN = 50_000
 
     def __init__(self, hashes):
-        keys = array("Q")
+        # Sorted in runs of RUN keys merged at the end: never a list of a million Python integers.
+        runs: list[array] = []
+        run: list[int] = []
         for content_hash in hashes:
             key = _hash_key(content_hash)
             if key is not None:
-                keys.append(key)
-        self.keys = array("Q", sorted(keys)) if keys else keys
+                run.append(key)
+                if len(run) >= self.RUN:
+                    runs.append(array("Q", sorted(run)))
+                    run = []
+        if run:
+            runs.append(array("Q", sorted(run)))
+        self.keys = runs[0] if len(runs) == 1 else array("Q", heapq.merge(*runs))
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -274,5 +274,10 @@ def test_hash_keys_membership():
     assert "" not in keys and None not in keys and "pas un hash" not in keys
     empty = engine._HashKeys(())
     assert len(empty) == 0 and stored[0] not in empty
+    # Several sorted runs merged (a source of more than `RUN` records).
+    small_runs = type("SmallRuns", (engine._HashKeys,), {"RUN": 7})
+    merged = small_runs(reversed(stored))
+    assert list(merged.keys) == sorted(merged.keys) == list(keys.keys)
+    assert all(h in merged for h in stored) and not any(h in merged for h in others)
     # Hashes that are not 32 hex digits are left out of the hint, not an error.
     assert len(engine._HashKeys(["zz", None, stored[1]])) == 1
