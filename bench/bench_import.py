@@ -1,7 +1,7 @@
 """Speed and memory of the import: a standard v1 CSV of N rows into a fresh database.
 
     .venv/bin/python bench/bench_import.py [--rows 100000] [--file F.csv] [--batch-size N]
-                                           [--no-territoires] [--no-frictionless]
+                                           [--no-territoires] [--no-frictionless] [--repeat N]
 
 Generates the file with bench/generate_lieux.py (unless --file is given), then, in a child process
 with a fresh temporary SQLite database (migrated, with the territories loaded unless
@@ -23,12 +23,17 @@ Prints `name: value` lines:
     reader_peak_rss_mb: …           peak resident memory of its reader process (pipelined import), 0 if none
     postgresql_…                    the same figures on PostgreSQL, when configured
 
-The wall-clock figures depend on the machine's load; the CPU figure less so.
+The wall-clock figures depend on the machine's load; the CPU figure less so. With `--repeat N`, the
+SQLite import (each time into a fresh database) and frictionless run N times, alternately, so that both
+see the same moments of the machine's load; the rates printed are medians, the memory figures the
+largest, and `import_to_frictionless_ratios` lists the ratio of each pair of runs
+(`import_to_frictionless_ratio` is their median).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import json
 import os
 import resource
@@ -132,19 +137,33 @@ def frictionless_rate(file: Path) -> tuple[float, int]:
     return rows / elapsed if elapsed else 0.0, rows
 
 
-def print_figures(prefix: str, result: dict) -> float:
+def figures(result: dict) -> dict[str, float]:
+    """The printed figures of one run of the child."""
     first, again = result["import"], result["reimport"]
-    if first["fatal"] or first["rejected"]:
-        print(f"# {prefix or 'sqlite'} : {first['rejected']} ligne(s) rejetée(s) {first['fatal']}", file=sys.stderr)
-    rate = first["read"] / first["wall"]
-    print(f"{prefix}import_rows_per_s: {rate:.0f}")
-    print(f"{prefix}reimport_rows_per_s: {again['read'] / again['wall']:.0f}")
-    print(f"{prefix}import_cpu_rows_per_s: {first['read'] / first['cpu']:.0f}")
-    print(f"{prefix}reimport_cpu_rows_per_s: {again['read'] / again['cpu']:.0f}")
-    print(f"{prefix}peak_rss_mb: {result['peak_rss_mb']:.0f}")
+    out = {
+        "import_rows_per_s": first["read"] / first["wall"],
+        "reimport_rows_per_s": again["read"] / again["wall"],
+        "import_cpu_rows_per_s": first["read"] / first["cpu"],
+        "reimport_cpu_rows_per_s": again["read"] / again["cpu"],
+        "peak_rss_mb": result["peak_rss_mb"],
+    }
     if "reader_peak_rss_mb" in result:
-        print(f"{prefix}reader_peak_rss_mb: {result['reader_peak_rss_mb']:.0f}")
-    return rate
+        out["reader_peak_rss_mb"] = result["reader_peak_rss_mb"]
+    return out
+
+
+def print_figures(prefix: str, results: list[dict]) -> float:
+    """Print the figures of one or more runs (rates: median; memory: largest); return the import rate."""
+    for result in results:
+        first = result["import"]
+        if first["fatal"] or first["rejected"]:
+            print(f"# {prefix or 'sqlite'} : {first['rejected']} ligne(s) rejetée(s) {first['fatal']}", file=sys.stderr)
+    runs = [figures(result) for result in results]
+    for name in runs[0]:
+        values = [run[name] for run in runs]
+        value = max(values) if name.endswith("_mb") else statistics.median(values)
+        print(f"{prefix}{name}: {value:.0f}")
+    return statistics.median(run["import_rows_per_s"] for run in runs)
 
 
 def main(argv=None) -> int:
@@ -155,6 +174,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--no-territoires", dest="territoires", action="store_false")
     parser.add_argument("--no-frictionless", dest="frictionless", action="store_false")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of the SQLite import and of frictionless, alternately (medians printed)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -169,22 +190,29 @@ def main(argv=None) -> int:
             file = work / "lieux.csv"
             subprocess.run([sys.executable, str(ROOT / "bench" / "generate_lieux.py"), "--rows", str(args.rows),
                             "--out", str(file), "--seed", str(args.seed)], check=True)
-        result = run_child(file, base_env(work / "sqlite"), args)
-        print(f"rows: {result['import']['read']}")
-        rate = print_figures("", result)
+        results, references = [], []
+        for run in range(max(1, args.repeat)):
+            results.append(run_child(file, base_env(work / f"sqlite-{run}"), args))
+            if args.frictionless:
+                references.append(frictionless_rate(file)[0])
+        print(f"rows: {results[0]['import']['read']}")
+        print_figures("", results)
 
         url = os.environ.get("DATABASE_URL", "")
         if url.startswith(("postgres://", "postgresql://")):
             env, cleanup = postgres_env(url, work / "pg")
             try:
-                print_figures("postgresql_", run_child(file, env, args))
+                print_figures("postgresql_", [run_child(file, env, args)])
             finally:
                 cleanup()
 
-        if args.frictionless:
-            reference, rows = frictionless_rate(file)
-            print(f"frictionless_validate_rows_per_s: {reference:.0f}")
-            print(f"import_to_frictionless_ratio: {rate / reference:.2f}")
+        if references:
+            print(f"frictionless_validate_rows_per_s: {statistics.median(references):.0f}")
+            ratios = [figures(result)["import_rows_per_s"] / reference
+                      for result, reference in zip(results, references)]
+            if len(ratios) > 1:
+                print("import_to_frictionless_ratios: " + ", ".join(f"{ratio:.2f}" for ratio in ratios))
+            print(f"import_to_frictionless_ratio: {statistics.median(ratios):.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
