@@ -544,7 +544,7 @@ class _Importer:
 
         Read and normalised in a child process when `_use_pipeline` says so (`_rows_from_reader`),
         else here; the rows, rejections, progress ticks and counters are the same either way.
-        `writing=False` (a validation pass) tells the child that no row will be written."""
+        `writing=False` (a validation pass) tells the child that no row will be written (as does a dry run)."""
         if self._use_pipeline():
             return self._rows_from_reader(source_file, total, stage, collect=collect, writing=writing)
         return self._normalised_rows(source_file, total, stage, collect=collect, sink_add=self.sink.add,
@@ -726,6 +726,7 @@ class _Importer:
         index = getattr(self.normaliser, "communes", None)
         by_code = getattr(index, "by_code", None) or {}
         ahead = max(2, -(-PIPELINE_AHEAD_BATCHES * self.batch_size // PIPELINE_CHUNK))
+        writing = writing and not self.dry_run
         stored = self._stored_hashes() if writing else _HashKeys(())
         reader = pipeline.ReaderProcess(
             lambda sender: self._reader_main(sender, source_file, total, stage, collect, writing, stored),

@@ -239,7 +239,8 @@ def test_database_error_midway_ends_reader(reims, tmp_path, monkeypatch):
 
 def test_reader_prepares_lieu_columns_only_for_rows_to_write(reims, tmp_path, monkeypatch):
     """First import: every row arrives with its lieu columns computed by the reader process; unchanged
-    re-import: none does (their hashes are stored); partly changed file: only the changed rows."""
+    re-import: none does (their hashes are stored); dry run: none; partly changed file: only the changed
+    rows."""
     path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 1200)])
     changed = write_csv(tmp_path / "lieux2.csv", [row(n, nom=f"Autre {n}") if n <= 100 else row(n)
                                                   for n in range(1, 1200)])
@@ -256,6 +257,9 @@ def test_reader_prepares_lieu_columns_only_for_rows_to_write(reims, tmp_path, mo
     seen.clear()
     assert import_lieux(path, "s", pipeline=True).unchanged == 1199
     assert len(seen) == 1199 and not any(seen)
+    seen.clear()
+    assert import_lieux(changed, "s", pipeline=True, dry_run=True).updated == 100
+    assert len(seen) == 1199 and not any(seen)  # a dry run writes nothing
     seen.clear()
     assert import_lieux(changed, "s", pipeline=True).updated == 100
     assert seen == [True] * 100 + [False] * 1099
