@@ -116,7 +116,17 @@ def postgres_env(url: str, data_dir: Path):
     env["DATABASE_URL"] = f"{head}/{name}" + (f"?{query}" if query else "")
 
     def cleanup():
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # The child has exited; an autovacuum worker may still be on the database after a big import.
+        # A plain DROP DATABASE ends it (WITH (FORCE) would need the right to signal a superuser's
+        # process); a session still closing gets a few seconds.
+        for attempt in range(10):
+            try:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 9:
+                    raise
+                time.sleep(1)
         admin.close()
 
     return env, cleanup
