@@ -33,11 +33,11 @@ largest, and `import_to_frictionless_ratios` lists the ratio of each pair of run
 from __future__ import annotations
 
 import argparse
-import statistics
 import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
