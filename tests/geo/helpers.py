@@ -15,8 +15,16 @@ from mednum.standard import schema
 
 # The suite runs on SQLite and on PostgreSQL (CI runs both): a test of one engine's own index or
 # driver feature runs there and is skipped on the other.
-sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite only (R*Tree)")
-postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL only (GiST, prepared statements)")
+def sqlite_only_for(feature: str):
+    return pytest.mark.skipif("connection.vendor != 'sqlite'", reason=f"SQLite only ({feature})")
+
+
+def postgres_only_for(feature: str):
+    return pytest.mark.skipif("connection.vendor != 'postgresql'", reason=f"PostgreSQL only ({feature})")
+
+
+sqlite_only = sqlite_only_for("R*Tree")
+postgres_only = postgres_only_for("GiST, prepared statements")
 
 _counter = itertools.count(1)
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from tests.factories import SourceRecordFactory
+from tests.geo.helpers import postgres_only_for
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +20,7 @@ def _lz4_supported(cursor) -> bool:
     return True
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'",
-                    reason="PostgreSQL only: compression of the source records' JSON in TOAST storage")
+@postgres_only_for("compression of the source records' JSON in TOAST storage")
 def test_source_record_json_compressed_with_lz4():
     """Migration lieux.0008: a source record's JSON going to TOAST storage is compressed with lz4."""
     long_text = "Médiathèque, espace public numérique, aide aux démarches. " * 80  # ~4.6 KB, compressible
