@@ -890,7 +890,9 @@ class _Importer:
         self.refresh_lieu = _refresh_lieu_function()
         from mednum.territoires.models import Commune
 
-        self.commune_codes = set(Commune.objects.values_list("code", flat=True))
+        with _cursor() as cursor:  # a plain query: ~4× faster than the ORM's 35,000 values
+            cursor.execute(f"SELECT {qn('code')} FROM {qn(Commune._meta.db_table)}")
+            self.commune_codes = {code for (code,) in cursor.fetchall()}
 
         # Lieu columns, in the order the import writes them: the standard's text fields copied as
         # normalised, then the derived ones, then id_standard and cree_le (insert only), then any

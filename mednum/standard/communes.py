@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from orjson import loads as _json_loads
+
 from mednum.standard.text import fold
 
 # Municipal arrondissements of Paris, Lyon and Marseille → their commune.
@@ -80,6 +82,13 @@ def commune_key(name: str) -> str:
     return key
 
 
+def _postal_codes(value) -> tuple[str, ...]:
+    """A commune's postal codes as stored: JSON text (SQLite) or an already decoded list (PostgreSQL)."""
+    if isinstance(value, (str, bytes)):
+        value = _json_loads(value)
+    return tuple(value or ())
+
+
 def _compact(key: str) -> str:
     return key.replace(" ", "")
 
@@ -116,26 +125,43 @@ class CommuneIndex:
     def __init__(self, communes: Iterable[CommuneInfo]):
         self.by_code: dict[str, CommuneInfo] = {}
         self.by_postal_code: dict[str, list[CommuneInfo]] = {}
-        self.by_name: dict[str, list[CommuneInfo]] = {}
+        self._by_name: dict[str, list[CommuneInfo]] | None = None  # built on first use: see by_name
         self._key_cache: dict[str, str] = {}
         self._cache: dict[tuple[str, str, str], CommuneInfo | list[CommuneInfo] | bool] = {}
         for commune in communes:
             self.by_code[commune.code] = commune
             for code_postal in commune.codes_postaux:
                 self.by_postal_code.setdefault(code_postal, []).append(commune)
-            self.by_name.setdefault(_compact(self._key(commune.nom)), []).append(commune)
+
+    @property
+    def by_name(self) -> dict[str, list[CommuneInfo]]:
+        """Communes by compact name key. Built when a row first needs a name (rows with a known INSEE
+        code never do): the keys of ~35,000 names cost ~0.3 s, a large part of a small import."""
+        if self._by_name is None:
+            by_name: dict[str, list[CommuneInfo]] = {}
+            for commune in self.by_code.values():
+                by_name.setdefault(_compact(self._key(commune.nom)), []).append(commune)
+            self._by_name = by_name
+        return self._by_name
 
     def __len__(self) -> int:
         return len(self.by_code)
 
     @classmethod
     def from_db(cls) -> CommuneIndex:
+        """All communes of `territoires.Commune`, read with one plain query (no model converters: the
+        ORM's JSON decoding of 35,000 postal code lists took longer than the query itself)."""
+        from django.db import connection
+
         from mednum.territoires.models import Commune
 
-        rows = Commune.objects.values_list("code", "nom", "codes_postaux", "latitude", "longitude")
+        table = connection.ops.quote_name(Commune._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT code, nom, codes_postaux, latitude, longitude FROM {table}")
+            rows = cursor.fetchall()
         return cls(
-            CommuneInfo(code, nom, tuple(codes_postaux or ()), latitude, longitude)
-            for code, nom, codes_postaux, latitude, longitude in rows.iterator(chunk_size=5000)
+            CommuneInfo(code, nom, _postal_codes(codes_postaux), latitude, longitude)
+            for code, nom, codes_postaux, latitude, longitude in rows
         )
 
     @classmethod

@@ -69,8 +69,11 @@ def test_from_db():
 
     CommuneFactory(code="33063", nom="Bordeaux", codes_postaux=["33000", "33800"], latitude=44.84, longitude=-0.58)
     CommuneFactory(code="33039", nom="Bègles", codes_postaux=["33130"])
+    CommuneFactory(code="33999", nom="Sans-Code-Postal", codes_postaux=[])
     index = CommuneIndex.from_db()
-    assert len(index) == 2
+    assert len(index) == 3
+    assert index.get("33999").codes_postaux == ()
+    assert index.resolve(nom="sans code postal").code == "33999"
     bordeaux = index.resolve(code_postal="33800", nom="bordeaux")
     assert bordeaux == CommuneInfo("33063", "Bordeaux", ("33000", "33800"), 44.84, -0.58)
     assert index.resolve(nom="Begles").latitude is None
