@@ -20,6 +20,8 @@ Prints `name: value` lines:
     import_rows_per_s: …            first import (wall clock)
     reimport_rows_per_s: …          same file again, nothing written
     import_cpu_rows_per_s: …        first import, per second of CPU time of the process
+    import_writer_cpu_us_per_row: … CPU of the importing process (which writes), per row; reimport_… too
+    import_reader_cpu_us_per_row: … CPU of its reader process (reads, normalises), per row, when pipelined
     frictionless_validate_rows_per_s: …
     import_to_frictionless_ratio: …  import rows/s ÷ frictionless rows/s
     peak_rss_mb: …                  peak resident memory of the importing process
@@ -63,12 +65,18 @@ def child(args) -> None:
     from mednum.imports.engine import import_lieux
 
     result = {}
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     for name in ("import", "reimport"):
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, reader_cpu = time.perf_counter(), time.process_time(), children_cpu()
         report = import_lieux(args.file, "bench", **({"batch_size": args.batch_size} if args.batch_size else {}))
         result[name] = {
             "wall": time.perf_counter() - wall,
             "cpu": time.process_time() - cpu,
+            # The reader process (pipelined import) is this process's only child: its CPU once it has ended.
+            "reader_cpu": children_cpu() - reader_cpu,
             "read": report.read,
             "created": report.created,
             "unchanged": report.unchanged,
@@ -160,6 +168,11 @@ def figures(result: dict) -> dict[str, float]:
         "reimport_cpu_rows_per_s": again["read"] / again["cpu"],
         "peak_rss_mb": result["peak_rss_mb"],
     }
+    for label, run in (("import", first), ("reimport", again)):
+        # Where the CPU goes: the importing process (writes) and its reader process (reads, normalises).
+        out[f"{label}_writer_cpu_us_per_row"] = run["cpu"] * 1e6 / run["read"]
+        if run.get("reader_cpu"):
+            out[f"{label}_reader_cpu_us_per_row"] = run["reader_cpu"] * 1e6 / run["read"]
     if "reader_peak_rss_mb" in result:
         out["reader_peak_rss_mb"] = result["reader_peak_rss_mb"]
     return out
