@@ -34,6 +34,7 @@ FULL = [
     ["bench_map_payload.py", "--size", "1000000"],
     ["bench_memory.py", "--size", "1000000"],
     ["bench_api_throughput.py", "--size", "100000"],
+    ["bench_api_parts.py", "--size", "100000"],
     ["bench_import_floor.py", "--rows", "100000"],
     ["bench_map_render.py", "--size", "100000"],
 ]
