@@ -10,9 +10,11 @@ How an import runs
 2. **Rows are normalised** (v0.1 upgrade when the file's columns are v0.1 ones, else the mapping when
    one is given, then `Normaliser`). A row with errors is rejected — reported as
    (row, field, value, reason) — and the others go on.
-3. **Rows are upserted by batches** (2,000 by default), each batch in one transaction that writes both
-   the lieux and their source records, so a process killed at any moment leaves no lieu without its
-   source record; re-running the same import completes it. Per batch: one query fetches the existing
+3. **Rows are upserted by batches** (2,000 by default) in transactions that write both the lieux and
+   their source records, so a process killed at any moment leaves no lieu without its source record;
+   re-running the same import completes it. A transaction holds whole batches: it is committed once it
+   has written TRANSACTION_ROWS rows (10,000 by default), before any call to the geocoder (no network
+   call while the database is locked for writing), and at the end. Per batch: one query fetches the existing
    source records of the batch by (source, source_id); a row whose content hash is unchanged writes
    nothing at all; a changed row updates its source record and its lieu; a new row creates both.
    In all-or-nothing mode every batch runs inside one transaction for the whole file.
@@ -70,6 +72,12 @@ logger = logging.getLogger(__name__)
 # faster on a first import of 100k rows and 1M rows (within the machine's noise), and slower on an
 # unchanged re-import (9,400–9,900 vs 10,400–12,100 rows/s), with more memory.
 BATCH_SIZE = 2000
+# Rows written per transaction (whole batches; committed earlier before a call to the geocoder). Each
+# commit writes to the log every index page its rows touched: at a million lieux, where the rows of a
+# batch land on different pages of the slug, name, map and R*Tree indexes, committing every 2,000 rows
+# cost ~80 µs a row of COMMIT alone, every 10,000 rows ~40 (bench/bench_import.py). The batch stays
+# 2,000 rows: what the importing process holds in memory does not grow.
+TRANSACTION_ROWS = 10_000
 # Rejected-row entries kept in memory (the CSV report, when asked, receives all of them).
 MAX_REJECTIONS_IN_MEMORY = 10_000
 # Longest value accepted in any column of a source record, in characters.
@@ -423,9 +431,72 @@ def _fmt(n: int) -> str:
     return f"{n:_}".replace("_", "\u202f")
 
 
+def _count_position(counts, rows: list[_Prepared]) -> None:
+    """Add the rows' positions to `counts` (the report, or a transaction's pending counts)."""
+    for p in rows:
+        if p.precision == PositionPrecision.ADRESSE:
+            counts.geocoded += 1
+        elif p.precision == PositionPrecision.COMMUNE:
+            counts.placed_at_commune += 1
+        elif not p.precision:
+            counts.without_position += 1
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    updated: int = 0
+    geocoded: int = 0
+    placed_at_commune: int = 0
+    without_position: int = 0
+
+
+class _TransactionGroup:
+    """The open transaction of an import's batches: opened by the first batch that writes, committed
+    once it holds `rows` written rows, before a call to the geocoder and at the end. The report counts
+    the rows of a transaction once it is committed (`pending` until then), so that an import stopped
+    midway reports only what stays in the database."""
+
+    def __init__(self, report: ImportReport, rows: int):
+        self.report = report
+        self.rows = rows
+        self.atomic = None
+        self.count = 0
+        self.pending = _Counts()
+
+    def open(self) -> None:
+        if self.atomic is None:
+            atomic = transaction.atomic()
+            atomic.__enter__()
+            self.atomic = atomic
+
+    def written(self, rows: int) -> None:
+        self.count += rows
+        if self.count >= self.rows:
+            self.commit()
+
+    def commit(self) -> None:
+        atomic, self.atomic = self.atomic, None
+        if atomic is not None:
+            atomic.__exit__(None, None, None)  # a failed COMMIT rolls back and raises: nothing counted
+        report, pending = self.report, self.pending
+        for name in ("created", "updated", "geocoded", "placed_at_commune", "without_position"):
+            setattr(report, name, getattr(report, name) + getattr(pending, name))
+        self.pending = _Counts()
+        self.count = 0
+
+    def roll_back(self, error: BaseException) -> None:
+        atomic, self.atomic = self.atomic, None
+        if atomic is not None:
+            atomic.__exit__(type(error), error, error.__traceback__)
+        self.pending = _Counts()
+        self.count = 0
+
+
 class _Importer:
     def __init__(self, path, source: str, *, mapping, dry_run, all_or_nothing, progress, geocoder, demo,
-                 report_path, encoding, batch_size, communes, normaliser, pipeline=None):
+                 report_path, encoding, batch_size, communes, normaliser, pipeline=None,
+                 transaction_rows=TRANSACTION_ROWS):
         self.path = Path(path)
         self.pipeline = pipeline
         self.source = source
@@ -437,6 +508,7 @@ class _Importer:
         self.demo = demo
         self.encoding = encoding
         self.batch_size = max(1, int(batch_size))
+        self.transaction_rows = max(1, int(transaction_rows))
         self.communes_arg = communes
         self.normaliser_arg = normaliser
         self.report = ImportReport(source=source, path=str(path), dry_run=dry_run,
@@ -847,8 +919,8 @@ class _Importer:
             report.fatal = f"{label}, rien n'a été enregistré : {error}"
         else:
             report.fatal = (
-                f"{label} : {error}. Le lot en cours a été annulé, les lots précédents sont enregistrés ; "
-                "relancez l'import pour le compléter."
+                f"{label} : {error}. Les dernières lignes, pas encore enregistrées, ont été annulées ; les "
+                "précédentes sont enregistrées ; relancez l'import pour le compléter."
             )
         self.sink.fatal(report.fatal)
 
@@ -858,14 +930,22 @@ class _Importer:
 
     def _batches(self, source_file: SourceFile, total: int, *, outer: bool) -> None:
         batch: list[_Prepared] = []
-        with closing(self._rows(source_file, total, "import", collect=not outer)) as rows:
-            for prepared in rows:
-                batch.append(prepared)
-                if len(batch) >= self.batch_size:
-                    self._process_batch(batch, outer)
-                    batch = []
-        if batch:
-            self._process_batch(batch, outer)
+        group = None if outer or self.dry_run else _TransactionGroup(self.report, self.transaction_rows)
+        try:
+            with closing(self._rows(source_file, total, "import", collect=not outer)) as rows:
+                for prepared in rows:
+                    batch.append(prepared)
+                    if len(batch) >= self.batch_size:
+                        self._process_batch(batch, outer, group)
+                        batch = []
+            if batch:
+                self._process_batch(batch, outer, group)
+        except BaseException as error:
+            if group is not None:
+                group.roll_back(error)
+            raise
+        if group is not None:
+            group.commit()
 
     # ------------------------------------------------------------------ database
     def _prepare_db(self) -> None:
@@ -978,8 +1058,10 @@ class _Importer:
         """id_standard → Lieu id, for those that exist."""
         return self._pairs_in(self.sql_lieu_ids, id_standards)
 
-    def _position(self, batch: list[_Prepared], *, geocode: bool) -> None:
-        """Coordinates, precision and commune for the rows about to be written."""
+    def _position(self, batch: list[_Prepared], *, geocode: bool, before_network: Callable[[], None] | None = None,
+                  ) -> None:
+        """Coordinates, precision and commune for the rows about to be written. `before_network` is
+        called before the geocoder is."""
         communes = self.communes
         commune_codes = self.commune_codes
         needing = []
@@ -1007,6 +1089,8 @@ class _Importer:
         if geocode and self.geocoder is not None and not self.dry_run:
             from mednum.geo.geocoder import GeocodeQuery
 
+            if before_network is not None:
+                before_network()
             queries = [
                 GeocodeQuery(
                     adresse=p.values.get("adresse") or "",
@@ -1030,16 +1114,6 @@ class _Importer:
                 p.precision = PositionPrecision.COMMUNE.value
             else:
                 p.precision = PositionPrecision.AUCUNE.value
-
-    def _count_position(self, rows: list[_Prepared]) -> None:
-        report = self.report
-        for p in rows:
-            if p.precision == PositionPrecision.ADRESSE:
-                report.geocoded += 1
-            elif p.precision == PositionPrecision.COMMUNE:
-                report.placed_at_commune += 1
-            elif not p.precision:
-                report.without_position += 1
 
     def _lieu_static(self, values: dict) -> tuple:
         """What the Lieu row owes to the normalised values alone (no database, no position):
@@ -1106,7 +1180,7 @@ class _Importer:
         cache[text] = value
         return value
 
-    def _process_batch(self, batch: list[_Prepared], outer: bool) -> None:
+    def _process_batch(self, batch: list[_Prepared], outer: bool, group: _TransactionGroup | None = None) -> None:
         report = self.report
         report.valid += len(batch)
         ids = [p.source_id for p in batch]
@@ -1122,10 +1196,13 @@ class _Importer:
                 else:
                     report.created += 1
             self._position(todo, geocode=False)
-            self._count_position(todo)
+            _count_position(report, todo)
             return
-        self._position(todo, geocode=True)  # network calls, outside the transaction
-        with nullcontext() if outer else transaction.atomic():
+        # Network calls, outside any transaction: the rows already written are committed first.
+        self._position(todo, geocode=True, before_network=group.commit if group is not None else None)
+        if group is not None:
+            group.open()
+        with nullcontext() if outer or group is not None else transaction.atomic():
             if not outer:
                 existing = self._fetch_existing([p.source_id for p in todo])
             new, changed = [], []
@@ -1141,10 +1218,13 @@ class _Importer:
                 self._create(new)
             if changed:
                 self._update(changed)
-        report.created += len(new)
-        report.updated += len(changed)
-        self._count_position(new)
-        self._count_position([p for p, _e in changed])
+        counts = group.pending if group is not None else report  # counted once committed
+        counts.created += len(new)
+        counts.updated += len(changed)
+        _count_position(counts, new)
+        _count_position(counts, [p for p, _e in changed])
+        if group is not None:
+            group.written(len(new) + len(changed))
 
     def _create(self, rows: list[_Prepared]) -> None:
         # id_standard: the record's id, unless another lieu already has it (another source): then
@@ -1246,10 +1326,10 @@ def _sqlite_import_settings():
     page once or twice, and mapped pages count in the process's resident memory.
     The only CHECK constraints of the tables written are the JSON fields' `JSON_VALID(raw)` and
     `JSON_VALID(normalised)`: the import writes JSON it has just serialised itself, and parsing it
-    again costs several microseconds a row. A batch of 2,000 rows writes about 2,000 pages to the
+    again costs several microseconds a row. A transaction writes thousands of pages to the
     write-ahead log, so with SQLite's default (a checkpoint once the log holds 1,000 pages) every
-    batch's commit copied the log into the database and synced it; IMPORT_WAL_AUTOCHECKPOINT pages
-    (~40 MB) checkpoint every few batches instead. Durability is unchanged (synchronous=NORMAL:
+    commit copied the log into the database and synced it; IMPORT_WAL_AUTOCHECKPOINT pages (~80 MB
+    in 8 KB pages) checkpoint every few transactions instead. Durability is unchanged (synchronous=NORMAL:
     commits are in the log), and the log file keeps that size afterwards. These pragmas belong to
     the connection, not the file.
     """
@@ -1334,6 +1414,7 @@ def import_lieux(
     communes=None,
     normaliser=None,
     pipeline: bool | None = None,
+    transaction_rows: int = TRANSACTION_ROWS,
 ) -> ImportReport:
     """Import the lieux of one source file. See the module docstring for the guarantees.
 
@@ -1345,10 +1426,11 @@ def import_lieux(
     `communes`, `normaliser`: for tests and benchmarks (default: built from the database).
     `pipeline`: read and normalise in a child process while this one writes (True), or here (False);
     None: the setting MEDNUM_IMPORT_PIPELINE if set, else automatic (files of 1 MB or more, 2+ cores).
+    `batch_size`, `transaction_rows`: rows per batch and rows written per transaction (benchmarks, tests).
     """
     importer = _Importer(
         path, source, mapping=mapping, dry_run=dry_run, all_or_nothing=all_or_nothing, progress=progress,
         geocoder=geocoder, demo=demo, report_path=report_path, encoding=encoding, batch_size=batch_size,
-        communes=communes, normaliser=normaliser, pipeline=pipeline,
+        communes=communes, normaliser=normaliser, pipeline=pipeline, transaction_rows=transaction_rows,
     )
     return importer.run()

@@ -230,6 +230,64 @@ def test_rows_without_coordinates_are_geocoded_or_placed_at_their_commune(tmp_pa
     assert len(geocoder.batches) == 1
 
 
+def test_rows_are_committed_by_whole_batches_per_transaction(tmp_path, reims, monkeypatch):
+    """A transaction holds whole batches until `transaction_rows` rows are written; an error rolls back
+    the open transaction only, and the report counts only the rows that stayed."""
+    from django.db import DatabaseError
+
+    path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 12)])
+    real = engine._Importer._create
+    calls = []
+
+    def failing(self, rows):
+        calls.append(len(rows))
+        if len(calls) == 5:
+            raise DatabaseError("disque plein (simulé)")
+        return real(self, rows)
+
+    monkeypatch.setattr(engine._Importer, "_create", failing)
+    report = import_lieux(path, "reseau-test", batch_size=2, transaction_rows=5)
+    # Batches of 2 rows: the first transaction is committed after 3 batches (6 rows ≥ 5); the fifth
+    # batch fails inside the second one, which loses its fourth batch too.
+    assert calls == [2, 2, 2, 2, 2]
+    assert report.exit_status == 2 and "disque plein" in report.fatal
+    assert "les précédentes sont enregistrées" in report.fatal
+    assert sorted(Lieu.objects.values_list("id_standard", flat=True)) == [f"lieu-{n}" for n in range(1, 7)]
+    assert SourceRecord.objects.count() == 6
+    assert (report.created, report.updated) == (6, 0)
+
+    monkeypatch.setattr(engine._Importer, "_create", real)
+    report = import_lieux(path, "reseau-test", batch_size=2, transaction_rows=5)
+    assert (report.created, report.unchanged, report.exit_status) == (5, 6, 0)
+    assert Lieu.objects.count() == 11
+
+
+def test_the_geocoder_is_never_called_inside_a_transaction(tmp_path, reims):
+    """Rows already written are committed before each call to the geocoder (a network call must not
+    keep the database locked for writing)."""
+    from mednum.geo.geocoder import GeocodeResult
+
+    outside = len(connection.atomic_blocks)  # the test's own transaction, if any
+
+    class Watching(FakeGeocoder):
+        def geocode_many(self, queries):
+            self.depths.append(len(connection.atomic_blocks))
+            self.lieux_before.append(Lieu.objects.count())
+            return super().geocode_many(queries)
+
+    geocoder = Watching({"1 rue de Vesle": GeocodeResult(49.25, 4.02, 0.9, "51454")})
+    geocoder.depths, geocoder.lieux_before = [], []
+    rows = [row(n) for n in range(1, 9)]
+    rows[2] = row(3, latitude="", longitude="")  # second batch
+    rows[6] = row(7, latitude="", longitude="")  # fourth batch
+    report = import_lieux(write_csv(tmp_path / "l.csv", rows), "reseau-test", geocoder=geocoder, batch_size=2,
+                          transaction_rows=100)
+    assert report.exit_status == 0 and report.created == 8
+    assert geocoder.depths == [outside, outside]
+    assert geocoder.lieux_before == [2, 6]  # the batches before each call were committed and are there
+    assert report.placed_at_commune == 2
+
+
 def test_a_failing_geocoder_does_not_stop_the_import(tmp_path, reims):
     class Broken:
         def geocode_many(self, queries):

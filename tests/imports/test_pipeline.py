@@ -224,14 +224,15 @@ def test_database_error_midway_ends_reader(reims, tmp_path, monkeypatch):
 
     def failing(self, rows):
         calls.append(len(rows))
-        if len(calls) == 2:
+        if len(calls) == 3:
             raise DatabaseError("disque plein (simulé)")
         return real(self, rows)
 
     monkeypatch.setattr(engine._Importer, "_create", failing)
-    report = import_lieux(path, "s", pipeline=True, batch_size=500)
+    report = import_lieux(path, "s", pipeline=True, batch_size=500, transaction_rows=1000)
     assert report.exit_status == 2 and "disque plein" in report.fatal
-    assert Lieu.objects.count() == 500
+    # The first transaction (two batches) stays; the third batch's transaction is rolled back.
+    assert Lieu.objects.count() == 1000 and report.created == 1000
     import multiprocessing
 
     assert not [p for p in multiprocessing.active_children() if p.name == "mednum-import-reader"]
@@ -247,9 +248,9 @@ def test_reader_prepares_lieu_columns_only_for_rows_to_write(reims, tmp_path, mo
     seen = []
     real = engine._Importer._process_batch
 
-    def noting(self, batch, outer):
+    def noting(self, batch, *args):
         seen.extend(p.static is not None for p in batch)
-        return real(self, batch, outer)
+        return real(self, batch, *args)
 
     monkeypatch.setattr(engine._Importer, "_process_batch", noting)
     import_lieux(path, "s", pipeline=True)
