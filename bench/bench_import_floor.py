@@ -97,12 +97,7 @@ def main(argv=None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="mednum-bench-floor-"))
     try:
-        if args.file:
-            file = Path(args.file).resolve()
-        else:
-            file = work / "lieux.csv"
-            subprocess.run([sys.executable, str(ROOT / "bench" / "generate_lieux.py"), "--rows", str(args.rows),
-                            "--out", str(file), "--seed", str(args.seed)], check=True)
+        file = bench_import.csv_file(args, work)
         env = bench_import.base_env(work / "data")
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT,
