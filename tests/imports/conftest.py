@@ -72,3 +72,21 @@ def reims(db):
     marne = DepartementFactory(code="51", nom="Marne", region=RegionFactory(code="44", nom="Grand Est"))
     return CommuneFactory(code="51454", nom="Reims", codes_postaux=["51100"], latitude=49.2628, longitude=4.0347,
                           departement=marne)
+
+
+def fail_create_at(monkeypatch, call: int, error: BaseException) -> list[int]:
+    """Make the import's `_create` raise `error` on its `call`-th call (1 = first); returns the list
+    of the batch sizes it was called with."""
+    from mednum.imports import engine
+
+    real = engine._Importer._create
+    calls: list[int] = []
+
+    def failing(self, rows):
+        calls.append(len(rows))
+        if len(calls) == call:
+            raise error
+        return real(self, rows)
+
+    monkeypatch.setattr(engine._Importer, "_create", failing)
+    return calls

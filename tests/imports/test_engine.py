@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from mednum.imports import engine
 from mednum.imports.engine import import_lieux
 from mednum.lieux.models import MASK_COLUMNS, Lieu, PositionPrecision, SourceRecord
-from tests.imports.conftest import row, write_csv, write_json
+from tests.imports.conftest import fail_create_at, row, write_csv, write_json
 
 pytestmark = pytest.mark.django_db
 
@@ -167,16 +167,7 @@ def test_all_or_nothing_with_a_valid_file_imports_everything(tmp_path, reims):
 
 def test_all_or_nothing_rolls_back_when_a_batch_fails(tmp_path, reims, monkeypatch):
     path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 8)])
-    original = engine._Importer._create
-    calls = []
-
-    def failing(self, rows):
-        calls.append(len(rows))
-        if len(calls) == 3:
-            raise engine.ImportAborted("panne simulée")
-        original(self, rows)
-
-    monkeypatch.setattr(engine._Importer, "_create", failing)
+    fail_create_at(monkeypatch, 3, engine.ImportAborted("panne simulée"))
     report = import_lieux(path, "reseau-test", all_or_nothing=True, batch_size=2)
     assert report.exit_status == 2 and "panne simulée" in report.fatal
     assert Lieu.objects.count() == 0 and SourceRecord.objects.count() == 0
@@ -237,15 +228,7 @@ def test_rows_are_committed_by_whole_batches_per_transaction(tmp_path, reims, mo
 
     path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 12)])
     real = engine._Importer._create
-    calls = []
-
-    def failing(self, rows):
-        calls.append(len(rows))
-        if len(calls) == 5:
-            raise DatabaseError("disque plein (simulé)")
-        return real(self, rows)
-
-    monkeypatch.setattr(engine._Importer, "_create", failing)
+    calls = fail_create_at(monkeypatch, 5, DatabaseError("disque plein (simulé)"))
     report = import_lieux(path, "reseau-test", batch_size=2, transaction_rows=5)
     # Batches of 2 rows: the first transaction is committed after 3 batches (6 rows ≥ 5); the fifth
     # batch fails inside the second one, which loses its fourth batch too.

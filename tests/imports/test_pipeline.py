@@ -11,7 +11,7 @@ import pytest
 from mednum.imports import engine
 from mednum.imports.engine import import_lieux
 from mednum.lieux.models import Lieu, SourceRecord
-from tests.imports.conftest import BAD, row, write_csv, write_json
+from tests.imports.conftest import BAD, fail_create_at, row, write_csv, write_json
 
 pytestmark = pytest.mark.django_db
 
@@ -219,16 +219,7 @@ def test_database_error_midway_ends_reader(reims, tmp_path, monkeypatch):
     from django.db import DatabaseError
 
     path = write_csv(tmp_path / "lieux.csv", [row(n) for n in range(1, 6000)])
-    real = engine._Importer._create
-    calls = []
-
-    def failing(self, rows):
-        calls.append(len(rows))
-        if len(calls) == 3:
-            raise DatabaseError("disque plein (simulé)")
-        return real(self, rows)
-
-    monkeypatch.setattr(engine._Importer, "_create", failing)
+    fail_create_at(monkeypatch, 3, DatabaseError("disque plein (simulé)"))
     report = import_lieux(path, "s", pipeline=True, batch_size=500, transaction_rows=1000)
     assert report.exit_status == 2 and "disque plein" in report.fatal
     # The first transaction (two batches) stays; the third batch's transaction is rolled back.
