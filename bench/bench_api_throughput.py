@@ -15,6 +15,11 @@ Two configurations are measured (`--settings`): `defaut` = mednum.settings as th
 database connections: MEDNUM_CONN_MAX_AGE, 600 s by default), and `persistant` = CONN_MAX_AGE=600 set
 explicitly, which is the same unless the environment changes the default (a connection opened for
 every request costs ~3 ms with a cold page cache).
+
+`--bound nearest` or `--bound search` serves bench/api_bounds_wsgi.py instead of mednum.wsgi: the same
+site with the nearest-lieux step (resp. the whole search and its JSON) answered from memory. The
+throughput is then an upper bound for any spatial index (resp. any search): it tells how much of the gap
+to the goal a faster search could close.
 """
 
 from __future__ import annotations
@@ -62,9 +67,10 @@ def prepare(engine: str, size: int, base_url: str, conn_max_age: int | None = No
 class Gunicorn:
     """gunicorn with `workers` sync workers on a free loopback port; a context manager."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2):
+    def __init__(self, env: dict[str, str], workers: int = 2, app: str = "mednum.wsgi:application"):
         self.env = env
         self.workers = workers
+        self.app = app
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -74,7 +80,7 @@ class Gunicorn:
 
     def __enter__(self):
         gunicorn = Path(sys.executable).with_name("gunicorn")
-        cmd = [str(gunicorn), "mednum.wsgi:application", "--workers", str(self.workers), "--worker-class", "sync",
+        cmd = [str(gunicorn), self.app, "--workers", str(self.workers), "--worker-class", "sync",
                "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "60"]
         log = bench_nearest.BENCH_DIR / "gunicorn.log"
         self._log = open(log, "a", encoding="utf-8")  # access to 4xx is logged by Django: keep it out of the figures
@@ -154,6 +160,8 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--settings", default="defaut,persistant", help="defaut, persistant or both (comma)")
+    parser.add_argument("--bound", choices=["nearest", "search"], default=None,
+                        help="serve bench/api_bounds_wsgi.py: that part of the search answered from memory")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk est introuvable : apt-get install -y wrk", file=sys.stderr)
@@ -167,7 +175,13 @@ def main(argv=None) -> int:
     for variant in [v for v in args.settings.split(",") if v]:
         env = prepare(args.engine, args.size, base_url, 600 if variant == "persistant" else None)
         prefix = f"throughput_{args.engine}_{args.size}_{variant}"
-        with Gunicorn(env, args.workers) as server:
+        app = "mednum.wsgi:application"
+        if args.bound:
+            prefix += f"_bound_{args.bound}"
+            app = "api_bounds_wsgi:application"
+            env = {**env, "MEDNUM_BENCH_BOUND": args.bound,
+                   "PYTHONPATH": os.pathsep.join([env.get("PYTHONPATH", ""), str(Path(__file__).resolve().parent)])}
+        with Gunicorn(env, args.workers, app) as server:
             # Warm up both workers (connections, caches, opening-hours parsing).
             wrk(server.base, paths, 3, args.connections)
             wrk(server.base, ["/api/v1/sante"], 2, args.connections)
