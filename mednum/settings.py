@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "axes",
     "simple_history",
     "django_tasks",
+    # Django Ninja as an app: the API documentation page uses its bundled Swagger UI static files
+    # (no script or style from another site) and mednum/templates/ninja/swagger.html.
+    "ninja",
     "mednum.site",
     "mednum.territoires",
     "mednum.accounts",

@@ -71,6 +71,26 @@ def test_static_files_exist_and_are_used(client):
     assert "dsfr.module.min.js" in page
 
 
+def test_api_documentation_is_french_and_loads_nothing_from_another_site(client):
+    """The footer's « Données ouvertes / API » page: Swagger UI from the site's own static files."""
+    response = client.get("/api/v1/docs", secure=True)
+    assert response.status_code == 200
+    page = html(response)
+    assert '<html lang="fr">' in page
+    assert re.findall(r"<h1>(.*?)</h1>", page) == ["Documentation de l’API"]
+    assert '<a href="/">Retour au site</a>' in page
+    assert 'href="/api/v1/openapi.json"' in page
+    assert '<main id="contenu"' in page and 'href="#contenu"' in page
+    references = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert [ref for ref in references if "//" in ref] == []
+    static = [ref.removeprefix("/static/") for ref in references if ref.startswith("/static/")]
+    for name in ["ninja/swagger-ui.css", "ninja/swagger-ui-bundle.js", "ninja/swagger-ui-init.js",
+                 "site/css/api-docs.css"]:
+        assert name in static, name
+    for name in static:
+        assert finders.find(name), name
+
+
 @pytest.mark.parametrize("url", ["/accessibilite/", "/mentions-legales/", "/donnees-personnelles/"])
 def test_footer_pages_exist(client, url):
     response = client.get(url)
