@@ -3,7 +3,8 @@
 - a person using only the keyboard searches « Sète » from the home page, keeps the lieux offering
   « Aide aux démarches administratives », opens one and prints its sheet;
 - the map draws the server's clusters (WebGL on SwiftShader, the CPU renderer);
-- axe-core finds no serious or critical violation on the home, results, map, lieu and commune pages.
+- axe-core finds no serious or critical violation on the home, results, map, lieu and commune pages;
+- on a phone screen (320 CSS pixels), no page of the search scrolls sideways.
 """
 
 import re
@@ -202,6 +203,22 @@ def test_axe_no_serious_violations(page, live_server, donnees):
                 "() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null", timeout=15000
             )
         check_axe(page, name)
+
+
+def test_pages_fit_a_phone_screen_without_sideways_scrolling(browser, live_server, donnees):
+    """At 320 CSS pixels wide (WCAG reflow), no page of the search scrolls sideways."""
+    sete_lieu = donnees["lieux"][0]
+    context = browser.new_context(viewport={"width": 320, "height": 700}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        paths = ["/", "/lieux/?commune=34301", "/lieux/?commune=34301&services=Aide+aux+d%C3%A9marches+administratives",
+                 f"/lieux/{sete_lieu.slug}-{sete_lieu.pk}/", "/territoires/communes/sete/", "/widget?commune=34301"]
+        for path in paths:
+            page.goto(live_server.url + path)
+            widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert widths[0] <= widths[1], f"{path} : {widths[0]} px de large pour un écran de {widths[1]} px"
+    finally:
+        context.close()
 
 
 def test_geolocation_from_the_home_page(browser, live_server, donnees):
