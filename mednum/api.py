@@ -1,6 +1,6 @@
 """The public JSON API (`/api/v1/`), one Ninja router per domain app."""
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 api = NinjaAPI(
     title="API mednum",
@@ -10,6 +10,9 @@ api = NinjaAPI(
         "numérique (standard national v1.0.2)."
     ),
     urls_namespace="api",
+    # No deep links: Swagger UI would put a link inside each operation's button, which keyboard and
+    # screen-reader users cannot reach as such (nested interactive elements).
+    docs=Swagger(settings={"deepLinking": False}),
 )
 
 from mednum.territoires.api import router as territoires_router  # noqa: E402

@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from mednum import api_reference
 from mednum.lieux import export
 from mednum.lieux.models import SourceRecord
 
@@ -38,6 +39,7 @@ def index(request):
             ],
             "count": f"{export.public_lieux().count():,}".replace(",", "\u202f"),
             "sources": source_names(),
+            "api_operations": api_reference.operations(),
             "licence": export.LICENCE,
             "licence_url": export.LICENCE_URL,
         },

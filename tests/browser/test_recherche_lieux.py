@@ -3,7 +3,8 @@
 - a person using only the keyboard searches « Sète » from the home page, keeps the lieux offering
   « Aide aux démarches administratives », opens one and prints its sheet;
 - the map draws the server's clusters (WebGL on SwiftShader, the CPU renderer);
-- axe-core finds no serious or critical violation on the home, results, map, lieu and commune pages;
+- axe-core finds no serious or critical violation on the home, results, map, lieu, commune and
+  open-data pages;
 - on a phone screen (320 CSS pixels), no page of the search scrolls sideways.
 """
 
@@ -195,6 +196,7 @@ def test_axe_no_serious_violations(page, live_server, donnees):
         "fiche du lieu": f"/lieux/{sete_lieu.slug}-{sete_lieu.pk}/",
         "commune": "/territoires/communes/sete/",
         "widget": "/widget?commune=34301",
+        "données ouvertes et API": "/donnees/",
     }
     for name, path in pages.items():
         page.goto(live_server.url + path)
@@ -206,13 +208,14 @@ def test_axe_no_serious_violations(page, live_server, donnees):
 
 
 def test_pages_fit_a_phone_screen_without_sideways_scrolling(browser, live_server, donnees):
-    """At 320 CSS pixels wide (WCAG reflow), no page of the search scrolls sideways."""
+    """At 320 CSS pixels wide (WCAG reflow), no page of the search (nor the open-data page) scrolls sideways."""
     sete_lieu = donnees["lieux"][0]
     context = browser.new_context(viewport={"width": 320, "height": 700}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
         paths = ["/", "/lieux/?commune=34301", "/lieux/?commune=34301&services=Aide+aux+d%C3%A9marches+administratives",
-                 f"/lieux/{sete_lieu.slug}-{sete_lieu.pk}/", "/territoires/communes/sete/", "/widget?commune=34301"]
+                 f"/lieux/{sete_lieu.slug}-{sete_lieu.pk}/", "/territoires/communes/sete/", "/widget?commune=34301",
+                 "/donnees/"]
         for path in paths:
             page.goto(live_server.url + path)
             widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")

@@ -59,7 +59,7 @@ def test_footer_links(client):
     assert "Accessibilité : non conforme" in footer
     assert "Mentions légales" in footer
     assert "Données personnelles" in footer
-    assert '<a class="fr-footer__bottom-link" href="/api/v1/docs">Données ouvertes / API</a>' in footer
+    assert '<a class="fr-footer__bottom-link" href="/donnees/">Données ouvertes / API</a>' in footer
 
 
 def test_static_files_exist_and_are_used(client):
@@ -72,7 +72,7 @@ def test_static_files_exist_and_are_used(client):
 
 
 def test_api_documentation_is_french_and_loads_nothing_from_another_site(client):
-    """The footer's « Données ouvertes / API » page: Swagger UI from the site's own static files."""
+    """The API explorer (linked from /donnees/): Swagger UI from the site's own static files."""
     response = client.get("/api/v1/docs", secure=True)
     assert response.status_code == 200
     page = html(response)
