@@ -11,10 +11,10 @@
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.core.cache import cache
 
 from mednum.territoires import search as communes_search
+from tests.browser.axe import check_axe
 from tests.factories import CommuneFactory, DepartementFactory, RegionFactory, make_lieu
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -169,22 +169,6 @@ def test_map_draws_server_clusters(page, live_server, donnees):
     page.mouse.click(point["x"], point["y"])
     page.wait_for_function(f"() => window.mednumCarte.getZoom() > {zoom + 1}", timeout=5000)
     assert not errors, errors
-
-
-def serious(results) -> list[dict]:
-    return [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
-
-
-def check_axe(page, name):
-    results = Axe().run(page)
-    problems = serious(results)
-    if problems:
-        print(f"\n=== axe : {name} ===")
-        for violation in problems:
-            print(f"- {violation['id']} ({violation['impact']}) : {violation['help']}")
-            for node in violation["nodes"][:5]:
-                print(f"    {node['target']} : {node.get('failureSummary', '')[:300]}")
-    assert not problems, f"{name} : " + ", ".join(v["id"] for v in problems)
 
 
 def test_axe_no_serious_violations(page, live_server, donnees):
