@@ -29,6 +29,8 @@ EXAMPLES = {
 
 TYPES = {"string": "texte", "integer": "entier", "number": "nombre", "boolean": "booléen (true ou false)"}
 PLACES = {"query": "adresse (après « ? »)", "path": "chemin"}
+# Regular expressions of the API's parameters, said in words.
+PATTERNS = {"^[0-9AB]{5}$": "code de 5 caractères"}
 
 
 @dataclass
@@ -84,8 +86,8 @@ def describe_schema(schema: dict) -> tuple[str, list[str], bool]:
         bounds.append(f"{_number(schema['maximum'])} au plus")
     if "maxLength" in schema:
         bounds.append(f"{schema['maxLength']} caractères au plus")
-    if "pattern" in schema and schema["pattern"] == "^[0-9AB]{5}$":
-        bounds.append("code de 5 caractères")
+    if schema.get("pattern") in PATTERNS:
+        bounds.append(PATTERNS[schema["pattern"]])
     default = schema.get("default")
     if default is not None and default is not False:
         bounds.append(f"{_number(default)} par défaut")
