@@ -6,7 +6,7 @@
 Uses the synthetic databases of bench_nearest.py (built on first use). The box is what a 1280×800 screen
 shows at that zoom. Prints the JSON and gzip sizes (goals: ≤ 300 KB for France, ≤ 100 KB for the city)
 and the server time of a first request (nothing cached) and a repeated one, plus the département (z 7)
-and cluster (z 10) views. Prints `figure: value` lines.
+and cluster (z 10) views, and three views with a service filter. Prints `figure: value` lines.
 """
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_nearest  # noqa: E402
 
-VIEWS = [
-    ("france_z5", 46.6, 2.4, 5),
-    ("france_z7", 45.9, 4.4, 7),
-    ("lyon_z10", 45.764, 4.8357, 10),
-    ("lyon_z13", 45.764, 4.8357, 13),
-    ("paris_z15", 48.8566, 2.3522, 15),
+SERVICE = {"services": "Aide aux démarches administratives"}
+VIEWS = [  # name, centre, zoom, filters
+    ("france_z5", 46.6, 2.4, 5, {}),
+    ("france_z7", 45.9, 4.4, 7, {}),
+    ("lyon_z10", 45.764, 4.8357, 10, {}),
+    ("lyon_z13", 45.764, 4.8357, 13, {}),
+    ("paris_z15", 48.8566, 2.3522, 15, {}),
+    # With a service filter: the counts per territory are computed for those filters.
+    ("france_z5_service", 46.6, 2.4, 5, SERVICE),
+    ("france_z7_service", 45.9, 4.4, 7, SERVICE),
+    ("lyon_z10_service", 45.764, 4.8357, 10, SERVICE),
 ]
 
 
@@ -55,8 +60,8 @@ def child(engine: str, size: int, width: int, height: int) -> None:
     bench_nearest.build(size)
     client = Client()
     prefix = f"map_{engine}_{size}"
-    for name, lat, lon, zoom in VIEWS:
-        url = "/api/v1/carte?" + urlencode({"bbox": viewport_bbox(lat, lon, zoom, width, height), "z": zoom})
+    for name, lat, lon, zoom, filters in VIEWS:
+        url = "/api/v1/carte?" + urlencode({"bbox": viewport_bbox(lat, lon, zoom, width, height), "z": zoom, **filters})
         cache.clear()
         started = time.perf_counter()
         response = client.get(url)

@@ -262,9 +262,10 @@ def territory_counts(
 ) -> list[tuple[str, str, float, float, int]]:
     """`(code, nom, lat, lon, nombre)` per région (`niveau="regions"`) or département, for lieux on the map.
 
-    One GROUP BY (commune, INSEE code) over the lieux on the map: without filters it reads only the
-    partial index `lieu_carte_commune_idx`, with filters the table (callers cache the answer per data
-    version). A lieu counts in its commune, or failing a link to one, by its INSEE code.
+    One GROUP BY (commune, INSEE code) over the lieux on the map. With or without filters on the
+    standard's lists it reads only the partial index `lieu_carte_commune_idx`, which holds every filter's
+    mask; with an opening-hours filter, the table (callers cache the answer per data version). A lieu
+    counts in its commune, or failing a link to one, by its INSEE code.
     """
     data = territories(using)
     condition = f" AND ({where_sql})" if where_sql else ""

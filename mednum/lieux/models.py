@@ -114,10 +114,11 @@ class Lieu(models.Model):
             models.Index(fields=["fusionne_dans"], name="lieu_fusionne_dans_idx",
                          condition=models.Q(fusionne_dans__isnull=False)),
             models.Index(fields=["commune", "nom", "id"], name="lieu_commune_nom_idx"),
-            # The lieux on the map (published, placed) by commune: the map's counts per région and
-            # département read this index alone (a tenth of the time of reading the table).
+            # The lieux on the map (published, placed) by commune, with every filter's mask: the map's
+            # counts per région and département read this index alone, with or without filters (at 1M
+            # lieux, with a service filter: 4.2 s reading the table, 0.22–0.29 s reading this index).
             models.Index(
-                fields=["commune", "code_insee"], name="lieu_carte_commune_idx",
+                fields=["commune", "code_insee", *MASK_COLUMNS.values()], name="lieu_carte_commune_idx",
                 condition=models.Q(fusionne_dans__isnull=True, latitude__isnull=False, longitude__isnull=False),
             ),
         ]

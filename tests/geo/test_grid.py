@@ -1,11 +1,14 @@
 """Server-side map aggregation: Web Mercator pixels, grid clusters, counts per territory."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from mednum.geo import grid
 from mednum.geo.distance import BBox
+from mednum.lieux import search
 
-from .helpers import bulk, lieu, random_lieux
+from .helpers import bulk, lieu, postgres_only_for, random_lieux, sqlite_only_for
 
 
 def test_mercator_pixels():
@@ -48,3 +51,49 @@ def test_single_lieu_in_a_cell_is_a_point():
     clusters, points = grid.grid_clusters(BBox(44.5, 46.0, 4.5, 6.0), 10, 64)
     assert points == [(x.id, 45.0, 5.0, "MJC")]
     assert [c[2] for c in clusters] == [2]
+
+
+def _counts_query(where_sql, where_params):
+    """The SQL of territory_counts with these filters, as the database received it."""
+    with CaptureQueriesContext(connection) as captured:
+        grid.territory_counts("regions", where_sql, where_params)
+    (query,) = [q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"]]
+    return query
+
+
+def _filters():
+    return search.filter_sql({"services": ("Aide aux démarches administratives",), "frais_a_charge": ("Gratuit",),
+                              "itinerance": ("Fixe",)})
+
+
+@sqlite_only_for("query plan")
+@pytest.mark.django_db
+def test_filtered_counts_per_territory_read_the_map_index_alone_sqlite():
+    """With filters on the standard's lists, the counts never open the lieux table: only the map index."""
+    bulk(random_lieux(50, seed=4))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, rootpage FROM sqlite_master WHERE name IN ('lieux_lieu', 'lieu_carte_commune_idx')")
+        roots = dict(cursor.fetchall())
+        cursor.execute("EXPLAIN " + _counts_query(*_filters()))
+        program = cursor.fetchall()  # (addr, opcode, p1, p2, …)
+    cursors = {row[3]: row[2] for row in program if row[1] == "OpenRead"}  # root page → cursor
+    assert roots["lieu_carte_commune_idx"] in cursors
+    # SQLite may open the table for a deferred seek, done only if a column of the table is read: none is.
+    table_cursor = cursors.get(roots["lieux_lieu"])
+    assert not [row for row in program if row[1] == "Column" and row[2] == table_cursor]
+
+
+@postgres_only_for("query plan")
+@pytest.mark.django_db(transaction=True)
+def test_filtered_counts_per_territory_read_the_map_index_alone_postgresql():
+    """PostgreSQL can answer the filtered counts with an index-only scan of the map index."""
+    bulk(random_lieux(50, seed=4))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE lieux_lieu")  # the visibility map an index-only scan relies on
+        cursor.execute("SET enable_seqscan = off")  # a 50-row table would otherwise be read whole
+        try:
+            cursor.execute("EXPLAIN " + _counts_query(*_filters()))
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    assert "Index Only Scan using lieu_carte_commune_idx" in plan, plan
