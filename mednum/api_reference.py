@@ -75,6 +75,9 @@ def describe_schema(schema: dict) -> tuple[str, list[str], bool]:
     if repeatable:
         schema = schema.get("items", {})
     kind = TYPES.get(schema.get("type", ""), "texte")
+    values = [str(value) for value in schema.get("enum", [])]
+    if repeatable:
+        return f"liste de valeurs ({kind}), paramètre répétable", values, True
     bounds = []
     if "minimum" in schema and "maximum" in schema:
         bounds.append(f"de {_number(schema['minimum'])} à {_number(schema['maximum'])}")
@@ -91,10 +94,7 @@ def describe_schema(schema: dict) -> tuple[str, list[str], bool]:
     default = schema.get("default")
     if default is not None and default is not False:
         bounds.append(f"{_number(default)} par défaut")
-    text = kind + (", " + ", ".join(bounds) if bounds else "")
-    if repeatable:
-        text = f"liste de valeurs ({kind}), paramètre répétable"
-    return text, [str(value) for value in schema.get("enum", [])], repeatable
+    return kind + (", " + ", ".join(bounds) if bounds else ""), values, False
 
 
 def _example(path: str) -> Example | None:
