@@ -6,7 +6,7 @@
 Uses the synthetic databases of bench_nearest.py (built on first use). The box is what a 1280×800 screen
 shows at that zoom. Prints the JSON and gzip sizes (goals: ≤ 300 KB for France, ≤ 100 KB for the city)
 and the server time of a first request (nothing cached) and a repeated one, plus the département (z 7)
-and cluster (z 10) views, and three views with a service filter. Prints `figure: value` lines.
+and cluster (z 10) views, and five filtered views (a service; opening hours at zoom 9). Prints `figure: value` lines.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ VIEWS = [  # name, centre, zoom, filters
     ("france_z5_service", 46.6, 2.4, 5, SERVICE),
     ("france_z7_service", 45.9, 4.4, 7, SERVICE),
     ("lyon_z10_service", 45.764, 4.8357, 10, SERVICE),
+    # Zoom 9 around Paris: clusters over ~250,000 lieux at 1M, filtered by service or by opening hours.
+    ("paris_z9_service", 48.8566, 2.3522, 9, SERVICE),
+    ("paris_z9_ouvert", 48.8566, 2.3522, 9, {"ouvert_maintenant": "1"}),
 ]
 
 

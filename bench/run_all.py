@@ -4,7 +4,7 @@
 
 Quick set: commune lookup, row normaliser, deduplication of 20k lieux and its precision/recall on the
 labelled pairs, nearest-lieux search at 10k and 100k lieux, import of 100k rows.
-`--full` adds the 1M-lieux measures (nearest, map payload, worker memory; the synthetic databases
+`--full` adds the 1M-lieux measures (nearest, map payload, « ouvert maintenant » within 100 km, worker memory; the synthetic databases
 are built once under var/bench/, ~1 GB) and the ones that need Debian packages (`wrk` for the API
 throughput, `chromium` for the map's first render).
 
@@ -32,6 +32,7 @@ QUICK = [
 FULL = [
     ["bench_nearest.py", "--sizes", "1000000"],
     ["bench_map_payload.py", "--size", "1000000"],
+    ["bench_open_now.py", "--size", "1000000"],
     ["bench_memory.py", "--size", "1000000"],
     ["bench_api_throughput.py", "--size", "100000"],
     ["bench_api_parts.py", "--size", "100000"],

@@ -115,7 +115,7 @@ def grid_clusters(
     connection = connections[using]
     box = _snap_to_cells(bbox, zoom, cell_px)
     cells_of = _Grid(box, zoom, cell_px)
-    from_sql, params = box_from(connection, box)
+    from_sql, params = box_from(connection, box, by_id=True)  # whole boxes of lieux: read in id order
     condition = f" AND ({where_sql})" if where_sql else ""
     cells: dict[tuple[int, int], list] = {}
     if accept is not None:

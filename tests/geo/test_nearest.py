@@ -143,11 +143,23 @@ def test_uses_the_spatial_index():
     lieu(45.0, 5.0)
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            sql, params = nearest_module.box_query(connection, BBox(44, 46, 4, 6))
-            cursor.execute("EXPLAIN QUERY PLAN " + sql.replace("%s", "?"), params)
-            plan = [row[-1] for row in cursor.fetchall()]
-            assert plan[0].startswith("SCAN r VIRTUAL TABLE INDEX")  # the R*Tree drives the query
-            assert plan[1].startswith("SEARCH l USING INTEGER PRIMARY KEY")  # lieux_lieu by id, never scanned
+            def plan_of(**kwargs):
+                sql, params = nearest_module.box_query(connection, BBox(44, 46, 4, 6), **kwargs)
+                cursor.execute("EXPLAIN QUERY PLAN " + sql.replace("%s", "?"), params)
+                return [row[-1] for row in cursor.fetchall()]
+
+            # A nearest-lieux query: the R*Tree drives, lieux_lieu is read by id, never scanned.
+            plan = plan_of()
+            assert len(plan) == 2 and plan[0].startswith("SCAN r VIRTUAL TABLE INDEX"), plan
+            assert plan[1] == "SEARCH l USING INTEGER PRIMARY KEY (rowid=?)"
+            # A whole box (the map): the ids the R*Tree finds are sorted, then lieux_lieu is read by id in
+            # that order.
+            plan = plan_of(by_id=True)
+            assert plan == [
+                "CO-ROUTINE r", plan[1], "USE TEMP B-TREE FOR ORDER BY", "SCAN r",
+                "SEARCH l USING INTEGER PRIMARY KEY (rowid=?)",
+            ], plan
+            assert plan[1].startswith("SCAN s VIRTUAL TABLE INDEX")
         else:
             # On a table this small the planner may prefer another index and a sort (it did after the
             # transactional tests' flushes): what matters is that the GiST index delivers the KNN order.
@@ -159,6 +171,72 @@ def test_uses_the_spatial_index():
             )
             plan = " ".join(r[0] for r in cursor.fetchall())
             assert "geo_lieu_point_gist" in plan
+
+
+def _box_ids(box, **kwargs):
+    sql, params = nearest_module.box_query(connection, box, **kwargs)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    assert len(ids) == len(set(ids))
+    return ids
+
+
+@pytest.mark.parametrize("by_id", [False, True])
+def test_a_box_without_the_boxes_already_read(lyon_area, by_id):
+    """`exclude`: exactly the rows of the box that a query on the other boxes did not select."""
+    rng = random.Random(3)
+    for _ in range(12):
+        lat, lon = 45.76 + rng.uniform(-0.2, 0.2), 4.84 + rng.uniform(-0.3, 0.3)
+        inner = BBox(lat - rng.uniform(0, 0.1), lat + rng.uniform(0, 0.1), lon - rng.uniform(0, 0.1), lon + rng.uniform(0, 0.1))
+        outer = BBox(inner.min_lat - 0.1, inner.max_lat + rng.uniform(0, 0.2), inner.min_lon - rng.uniform(0, 0.2), inner.max_lon + 0.05)
+        other = BBox(lat, lat + 0.3, lon - 0.3, lon)  # overlaps, contains neither
+        expected = set(_box_ids(outer)) - set(_box_ids(inner)) - set(_box_ids(other))
+        got = _box_ids(outer, by_id=by_id, exclude=[inner, other])
+        assert set(got) == expected
+        assert expected  # the cases mean something
+        if by_id and connection.vendor == "sqlite":
+            assert got == sorted(got)
+
+
+def test_a_growing_box_reads_each_row_once(lyon_area, monkeypatch):
+    """However often the box grows, a row is read once: each larger box reads only what it adds (here the
+    starting box is tiny and nothing is accepted, as for « ouvert maintenant » on a Sunday night)."""
+    read: list[int] = []
+    passes = []
+    real = nearest_module._rows_in_boxes
+
+    def counting(*args, **kwargs):
+        passes.append(1)
+        for row in real(*args, **kwargs):
+            read.append(row[0])
+            yield row
+
+    monkeypatch.setattr(nearest_module, "_rows_in_boxes", counting)
+    nearest_module._DENSITY_HINTS.clear()
+    key = nearest_module._hint_key(45.76, 4.84, "", (), True)
+    nearest_module._DENSITY_HINTS[key] = 1e6  # far too dense: a starting box of a few metres
+    # Called directly: PostgreSQL grows a box only across the antimeridian (its nearest-first scan is
+    # tested above), SQLite always.
+    def growing(limit, accept):
+        return nearest_module._nearest_growing_box(connection, 45.76, 4.84, limit, 30, "", (), ("l.id",), accept)
+
+    got = growing(5, lambda extras: False)
+    assert got == []
+    assert len(passes) >= 5  # it grew several times…
+    assert len(read) == len(set(read))  # … and read no row twice
+    in_final_box = set(_box_ids(nearest_module.bboxes_for_radius(45.76, 4.84, 30)[0]))
+    assert set(read) == in_final_box
+
+    # With a predicate that accepts some rows, the answer is still the exact one.
+    read.clear()
+    keep = {o.id for o in lyon_area if o.id % 11 == 0}
+    nearest_module._DENSITY_HINTS[key] = 1e6
+    got = growing(7, lambda extras: extras[0] in keep)
+    expected = brute_force(45.76, 4.84, limit=7, radius_km=30, predicate=lambda o: o.id in keep)
+    assert [g[0] for g in got] == [e[0] for e in expected]
+    assert [g[1] for g in got] == pytest.approx([e[1] for e in expected], abs=1e-9)
+    assert len(read) == len(set(read))
 
 
 @pytest.mark.parametrize("seed", range(4))
