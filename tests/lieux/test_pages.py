@@ -13,6 +13,7 @@ from django.urls import reverse
 from mednum.lieux.models import Lieu, PositionPrecision
 from mednum.lieux.views import Fiche, carte_statique
 from tests.factories import CommuneFactory, DepartementFactory, RegionFactory, make_lieu
+from tests.landmarks import duplicate_landmarks, landmark_names
 
 pytestmark = pytest.mark.django_db
 
@@ -430,3 +431,15 @@ def test_widget_documentation_shows_the_iframe_code(client, sete):
     html = unescape(response.content.decode())
     assert '<iframe src="http://testserver/widget?commune=34301"' in html
     assert "title=" in html
+
+
+def test_each_landmark_of_the_search_and_lieu_pages_has_its_own_name(client, sete):
+    """Two landmarks of the same kind named alike cannot be told apart in a screen reader's list."""
+    lieu = lieu_a(43.4030, 3.6930, 1, horaires="Mo-Fr 09:00-18:00", services="Aide aux démarches administratives")
+    for url in ("/", reverse("lieux:recherche") + "?commune=34301", reverse("lieux:recherche") + "?commune=34301&vue=carte",
+                detail_url(lieu)):
+        response = client.get(url, follow=True)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert ("navigation", "Menu principal") in landmark_names(html)
+        assert duplicate_landmarks(html) == [], url

@@ -205,7 +205,7 @@ def test_home_search_box(client):
     page = html(client.get("/"))
     assert '<label class="fr-label" for="commune-champ">' in page
     assert "Où cherchez-vous ? (commune ou code postal)" in page
-    form = r'<form class="mednum-recherche[^"]*" id="recherche-commune" role="search" method="get" action="/"'
+    form = r'<form class="mednum-recherche[^"]*" id="recherche-commune" role="search" aria-label="[^"]+" method="get" action="/"'
     assert re.search(form, page)
     assert 'name="q"' in page
     assert 'data-api-url="/api/v1/communes"' in page

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from mednum.territoires import views_pages
 from tests.factories import CommuneFactory, DepartementFactory, RegionFactory, make_lieu
+from tests.landmarks import duplicate_landmarks, landmark_names
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +179,19 @@ def test_departement_lists_its_biggest_communes(client, territoires):
     html = unescape(client.get(reverse("territoires_pages:departement", args=["herault"])).content.decode())
     section = html[html.index("Communes qui ont le plus de lieux"):]
     assert section.index("Frontignan</a> : 2 lieux") < section.index("Sète</a> : 1 lieu")
+
+
+def test_each_landmark_of_a_territory_page_has_its_own_name(client, territoires):
+    """A screen reader lists the page's landmarks: two regions named alike cannot be told apart (the table of
+    services once took the name of its section)."""
+    lieu(1, territoires["sete"], 43.4030, 3.6930, DEMARCHES)
+    for url in (
+        reverse("territoires_pages:region", args=["occitanie"]),
+        reverse("territoires_pages:departement", args=["herault"]),
+        reverse("territoires_pages:commune", args=["sete"]),
+    ):
+        html = client.get(url).content.decode()
+        names = landmark_names(html)
+        assert ("region", "Les services proposés") in names, names
+        assert ("navigation", "Menu principal") in names
+        assert duplicate_landmarks(html) == [], url
