@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -103,16 +101,11 @@ def main(argv=None) -> int:
     if args.child:
         child(args.engine, args.size, args.width, args.height)
         return 0
-    base_url = os.environ.get("DATABASE_URL", "").strip()
-    engines = [e for e in args.engines.split(",") if e] or (["sqlite", "postgresql"] if base_url else ["sqlite"])
+    engines, base_url = bench_nearest.engines_to_run(args.engines)
     status = 0
     for engine in engines:
-        env = bench_nearest.bench_env(engine, args.size, base_url)
-        if engine == "postgresql":
-            bench_nearest.create_postgres_database(base_url, args.size)
-        cmd = [sys.executable, __file__, "--child", "--engine", engine, "--size", str(args.size),
-               "--width", str(args.width), "--height", str(args.height)]
-        status |= subprocess.call(cmd, env=env, cwd=str(bench_nearest.ROOT))
+        extra = ["--width", str(args.width), "--height", str(args.height)]
+        status |= bench_nearest.run_child(Path(__file__).resolve(), engine, args.size, base_url, extra)
     return status
 
 

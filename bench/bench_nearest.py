@@ -392,6 +392,14 @@ def child(engine: str, size: int, queries: int, rebuild: bool) -> None:
     sys.stdout.flush()
 
 
+def engines_to_run(engines_arg: str) -> tuple[list[str], str]:
+    """The engines asked for (`--engines sqlite,postgresql`; by default SQLite, plus PostgreSQL when
+    DATABASE_URL is set) and the PostgreSQL server's URL."""
+    base_url = os.environ.get("DATABASE_URL", "").strip()
+    engines = [e for e in engines_arg.split(",") if e] or (["sqlite", "postgresql"] if base_url else ["sqlite"])
+    return engines, base_url
+
+
 def run_child(script: Path, engine: str, size: int, base_url: str, extra: list[str]) -> int:
     env = bench_env(engine, size, base_url)
     if engine == "postgresql":
@@ -413,8 +421,7 @@ def main(argv=None) -> int:
     if args.child:
         child(args.engine, args.size, args.queries, args.rebuild)
         return 0
-    base_url = os.environ.get("DATABASE_URL", "").strip()
-    engines = [e for e in args.engines.split(",") if e] or (["sqlite", "postgresql"] if base_url else ["sqlite"])
+    engines, base_url = engines_to_run(args.engines)
     status = 0
     for size in [int(s) for s in args.sizes.split(",") if s]:
         for engine in engines:

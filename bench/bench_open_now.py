@@ -16,9 +16,7 @@ person to ask at that moment waits) and their median, in ms.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -70,16 +68,11 @@ def main(argv=None) -> int:
     if args.child:
         child(args.engine, args.size, args.repeat)
         return 0
-    base_url = os.environ.get("DATABASE_URL", "").strip()
-    engines = [e for e in args.engines.split(",") if e] or (["sqlite", "postgresql"] if base_url else ["sqlite"])
+    engines, base_url = bench_nearest.engines_to_run(args.engines)
     status = 0
     for engine in engines:
-        env = bench_nearest.bench_env(engine, args.size, base_url)
-        if engine == "postgresql":
-            bench_nearest.create_postgres_database(base_url, args.size)
-        cmd = [sys.executable, __file__, "--child", "--engine", engine, "--size", str(args.size),
-               "--repeat", str(args.repeat)]
-        status |= subprocess.call(cmd, env=env, cwd=str(bench_nearest.ROOT))
+        extra = ["--repeat", str(args.repeat)]
+        status |= bench_nearest.run_child(Path(__file__).resolve(), engine, args.size, base_url, extra)
     return status
 
 
