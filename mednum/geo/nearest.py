@@ -16,8 +16,10 @@ PostgreSQL — nearest-first scan of the GiST index
     `ORDER BY point(longitude, latitude) <-> point(lon, lat)` reads rows by plain Euclidean distance in
     degrees, which is not the distance on the ground (a degree of longitude shrinks with cos(latitude)).
     Once every row closer than D degrees has been read, every row closer than
-    `radius_reached_by_degrees(lat, D)` km has been read too; the scan is extended (a larger LIMIT) until
-    `limit` accepted candidates lie within that radius, or the rows within `radius_km` are exhausted.
+    `radius_reached_by_degrees(lat, D)` km has been read too. A first query reads a few rows (LIMIT);
+    when they are not enough, the same scan goes on through a server-side cursor, in growing chunks,
+    until `limit` accepted candidates lie within that radius, or the rows within `radius_km` are
+    exhausted.
 
 Both paths compute distances with the same Python `haversine_km` on the same rows and apply the same
 ordering, so they return the same lieux in the same order. Nothing ever computes a distance for every
@@ -432,32 +434,86 @@ def _nearest_knn(connection, lat, lon, limit, radius_km, where_sql, where_params
         f"{select} FROM lieux_lieu l WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL "
         "AND l.fusionne_dans_id IS NULL "
         "AND point(l.longitude, l.latitude) <@ box(point(%s, %s), point(%s, %s))"
-        f"{_and(where_sql)} ORDER BY point(l.longitude, l.latitude) <-> point(%s, %s) LIMIT %s"
+        f"{_and(where_sql)} ORDER BY point(l.longitude, l.latitude) <-> point(%s, %s)"
     )
     base_params = [box.min_lon, box.min_lat, box.max_lon, box.max_lat, *where_params, lon, lat]
     batch = limit * 3 + 8 if accept is None else limit * 6 + 16
-    extra_start = 3
     with RawCursor(connection) as cursor:
         while True:
-            cursor.execute(sql, [*base_params, batch])
+            cursor.execute(sql + " LIMIT %s", [*base_params, batch])
             rows = cursor.fetchall()
-            exhausted = len(rows) < batch
-            if exhausted:
-                reach = radius_km
-            else:
-                last = rows[-1]
-                degrees = math.hypot(last[1] - lat, last[2] - lon)
-                # Shrunk by a hair so that rounding differences between PostgreSQL's and Python's
-                # Euclidean distance can never let a row just past the last one count as read.
-                reach = radius_reached_by_degrees(lat, degrees * (1 - 1e-9), upper_km=radius_km)
-            within = []
-            for row in rows:
-                d = haversine_km(lat, lon, row[1], row[2])
-                if d <= reach:
-                    extras = row[extra_start:]
-                    if accept is None or accept(extras):
-                        within.append((row[0], d, *extras))
-            if len(within) >= limit or exhausted or reach >= radius_km:
-                within.sort(key=_order)
-                return within[:limit]
-            batch *= 3 if len(within) == 0 else max(2, min(8, math.ceil(limit / len(within) * 1.5)))
+            scan = _KnnScan(lat, lon, limit, radius_km, accept)
+            if scan.read(rows, exhausted=len(rows) < batch):
+                return scan.result()
+            found = scan.found()
+            batch *= 3 if found == 0 else max(2, min(8, math.ceil(limit / found * 1.5)))
+            if batch > KNN_LIMIT_MAX:
+                break
+    # Still not enough (a rare filter, nothing open at night): the same scan goes on through a server-side
+    # cursor, in growing chunks, skipping the rows already judged. Asking again with ever larger LIMITs,
+    # as this did before, read the first rows again each time, and past a LIMIT of about a thousand
+    # PostgreSQL sorts the whole box instead (it expects ~1,000 rows in any box, having no statistics
+    # for it): « ouvert maintenant » within 100 km of Paris at 1M lieux asked eight times and sorted the
+    # box's 221,000 rows six times. A cursor is planned for its first rows: the nearest-first scan.
+    judged = {row[0] for row in rows}
+    size = batch
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with transaction.atomic(using=connection.alias):
+        with connection.connection.cursor(name="mednum_nearest_knn") as cursor:
+            cursor.execute(sql, base_params)
+            while True:
+                chunk = cursor.fetchmany(size)
+                if scan.read([row for row in chunk if row[0] not in judged], exhausted=len(chunk) < size,
+                             last=chunk[-1] if chunk else None):
+                    return scan.result()
+                size = min(size * 2, FETCH_CHUNK)
+
+
+# PostgreSQL: largest LIMIT asked of the nearest-first scan (a prepared query: one round trip, faster than a
+# cursor, which needs a transaction, while the rows are few) before it goes on through a cursor.
+KNN_LIMIT_MAX = 600
+
+
+class _KnnScan:
+    """The rows of a nearest-first scan (by plain Euclidean distance in degrees), read in order: which are
+    accepted and within `radius_km` (distance on the ground), and whether the `limit` nearest are known."""
+
+    __slots__ = ("lat", "lon", "limit", "radius_km", "accept", "candidates", "reach")
+
+    def __init__(self, lat, lon, limit, radius_km, accept):
+        self.lat, self.lon, self.limit, self.radius_km, self.accept = lat, lon, limit, radius_km, accept
+        self.candidates: list[tuple] = []  # (id, distance_km, *extras), accepted and within the radius
+        self.reach = 0.0
+
+    def read(self, rows: list[tuple], *, exhausted: bool, last: tuple | None = None) -> bool:
+        """Take the next rows of the scan (`last`: the scan's last row, when `rows` leaves some out);
+        True once the answer is known."""
+        lat, lon, accept, radius_km = self.lat, self.lon, self.accept, self.radius_km
+        for row in rows:
+            extras = row[3:]
+            if accept is not None and not accept(extras):
+                continue
+            d = haversine_km(lat, lon, row[1], row[2])
+            if d <= radius_km:
+                self.candidates.append((row[0], d, *extras))
+        last = last or (rows[-1] if rows else None)
+        if exhausted:
+            self.reach = radius_km
+        elif last is not None:
+            degrees = math.hypot(last[1] - lat, last[2] - lon)
+            # Shrunk by a hair so that rounding differences between PostgreSQL's and Python's Euclidean
+            # distance can never let a row just past the last one count as read.
+            self.reach = radius_reached_by_degrees(lat, degrees * (1 - 1e-9), upper_km=radius_km)
+        return exhausted or self.reach >= radius_km or self.found() >= self.limit
+
+    def found(self) -> int:
+        """Accepted rows known to be among the nearest: those within the distance the scan has covered."""
+        reach = self.reach
+        return sum(1 for c in self.candidates if c[1] <= reach)
+
+    def result(self) -> list[tuple]:
+        reach = self.reach
+        within = [c for c in self.candidates if c[1] <= reach]
+        within.sort(key=_order)
+        return within[: self.limit]

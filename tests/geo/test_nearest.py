@@ -239,6 +239,27 @@ def test_a_growing_box_reads_each_row_once(lyon_area, monkeypatch):
     assert len(read) == len(set(read))
 
 
+@postgres_only
+def test_postgresql_scan_goes_on_without_reading_a_row_twice(lyon_area, monkeypatch):
+    """When the first rows of the nearest-first scan are not enough (a rare match) and a larger LIMIT would
+    ask for many rows, the scan goes on where it stopped: each row is judged once, and the answer is the
+    exact one. (KNN_LIMIT_MAX lowered so that the first query is the only one with a LIMIT.)"""
+    monkeypatch.setattr(nearest_module, "KNN_LIMIT_MAX", 100)
+    keep = {o.id for o in lyon_area if o.id % 97 == 0}
+    judged = []
+
+    def accept(extras):
+        judged.append(extras[0])
+        return extras[0] in keep
+
+    got = nearest(45.76, 4.84, limit=8, radius_km=100, columns=("l.id",), accept=accept)
+    expected = brute_force(45.76, 4.84, limit=8, radius_km=100, predicate=lambda o: o.id in keep)
+    assert [g[0] for g in got] == [e[0] for e in expected]
+    assert [g[1] for g in got] == pytest.approx([e[1] for e in expected], abs=1e-9)
+    assert len(judged) > 8 * 6 + 16  # past the first query's rows…
+    assert len(judged) == len(set(judged))  # … and none judged twice
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_queries_match_brute_force(seed):
     rng = random.Random(seed)
