@@ -185,14 +185,10 @@ def box_from(connection, box: BBox, *, by_id: bool = False, exclude: Sequence[BB
     """
     if connection.vendor == "sqlite" and spatial_index.has_rtree(connection):
         alias = "s" if by_id else "r"
-        overlap = (
-            f"{alias}.max_lat >= %s AND {alias}.min_lat <= %s AND {alias}.max_lon >= %s AND {alias}.min_lon <= %s"
+        where, params = _inside_not_before(
+            f"{alias}.max_lat >= %s AND {alias}.min_lat <= %s AND {alias}.max_lon >= %s AND {alias}.min_lon <= %s",
+            _lat_lon_bounds, box, exclude,
         )
-        params = [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
-        where = overlap
-        for old in exclude:
-            where += f" AND NOT ({overlap})"
-            params += [old.min_lat, old.max_lat, old.min_lon, old.max_lon]
         if not by_id:
             # CROSS JOIN keeps the R*Tree as the outer loop (SQLite never reorders a CROSS JOIN).
             sql = (
@@ -214,24 +210,38 @@ def box_from(connection, box: BBox, *, by_id: bool = False, exclude: Sequence[BB
         )
         return sql, params
     if connection.vendor == "postgresql":
-        inside = "point(l.longitude, l.latitude) <@ box(point(%s, %s), point(%s, %s))"
+        where, params = _inside_not_before(
+            "point(l.longitude, l.latitude) <@ box(point(%s, %s), point(%s, %s))", _corners, box, exclude
+        )
         sql = (
             " FROM lieux_lieu l WHERE l.latitude IS NOT NULL AND l.longitude IS NOT NULL "
-            f"AND l.fusionne_dans_id IS NULL AND {inside}"
+            f"AND l.fusionne_dans_id IS NULL AND {where}"
         )
-        params = [box.min_lon, box.min_lat, box.max_lon, box.max_lat]
-        for old in exclude:
-            sql += f" AND NOT ({inside})"
-            params += [old.min_lon, old.min_lat, old.max_lon, old.max_lat]
         return sql, params
     # SQLite without R*Tree: a plain range scan (slow on big tables, still exact).
-    inside = "l.latitude >= %s AND l.latitude <= %s AND l.longitude >= %s AND l.longitude <= %s"
-    sql = f" FROM lieux_lieu l WHERE {inside} AND l.fusionne_dans_id IS NULL"
-    params = [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
+    where, params = _inside_not_before(
+        "l.latitude >= %s AND l.latitude <= %s AND l.longitude >= %s AND l.longitude <= %s",
+        _lat_lon_bounds, box, exclude,
+    )
+    return f" FROM lieux_lieu l WHERE {where} AND l.fusionne_dans_id IS NULL", params
+
+
+def _lat_lon_bounds(box: BBox) -> list[float]:
+    return [box.min_lat, box.max_lat, box.min_lon, box.max_lon]
+
+
+def _corners(box: BBox) -> list[float]:
+    """PostgreSQL's `box(point(lon, lat), point(lon, lat))`: lower-left then upper-right corner."""
+    return [box.min_lon, box.min_lat, box.max_lon, box.max_lat]
+
+
+def _inside_not_before(condition: str, values, box: BBox, exclude: Sequence[BBox]) -> tuple[str, list]:
+    """`condition` (with the `values` of a box as parameters) for `box`, and not for any box of `exclude`."""
+    where = condition + "".join(f" AND NOT ({condition})" for _old in exclude)
+    params = values(box)
     for old in exclude:
-        sql += f" AND NOT ({inside})"
-        params += [old.min_lat, old.max_lat, old.min_lon, old.max_lon]
-    return sql, params
+        params += values(old)
+    return where, params
 
 
 def box_query(
