@@ -151,3 +151,56 @@ def test_truncated_csv(existing, tmp_path):
     report = import_lieux(path, "s")
     assert report.exit_status == 2 and "Fichier tronqué : la ligne 4" in report.fatal
     assert counts() == existing
+
+
+def _json_file(path, items) -> object:
+    """A JSON file written with ASCII escapes, as many exports do: « \\u0000 », « \\ud800 » stay escapes."""
+    path.write_text(json.dumps(items, ensure_ascii=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+@pytest.mark.parametrize(("fmt", "column"), [("csv", "nom"), ("csv", "horaires"), ("json", "nom"), ("json", "adresse")])
+def test_nul_character_rejects_its_row_only(existing, tmp_path, fmt, column, pipeline):
+    """U+0000 in a value: PostgreSQL can store it neither as text nor in jsonb (where one such row used to
+    roll back its whole transaction). The row is rejected, on every database, with its column; the others
+    are imported, and the report (on screen and as CSV) shows the character as an escape."""
+    rows = [row(1), row(2, **{column: row(2)[column][:5] + "\x00" + row(2)[column][5:]}), row(3)]
+    path = write_csv(tmp_path / "nul.csv", rows) if fmt == "csv" else _json_file(tmp_path / "nul.json", rows)
+    report_path = tmp_path / "rejets.csv"
+    report = import_lieux(path, "s", pipeline=pipeline, report_path=report_path)
+    assert report.exit_status == 1 and not report.fatal, report.summary_lines()
+    assert (report.created, report.rejected) == (2, 1)
+    rejected = report.rejections[0]
+    assert rejected.row == (3 if fmt == "csv" else 2) and rejected.field == column
+    assert "caractère nul (U+0000)" in rejected.reason
+    assert "\x00" not in rejected.value and "\\u0000" in rejected.value
+    assert "\\u0000" in report_path.read_text(encoding="utf-8-sig")
+    assert set(SourceRecord.objects.filter(source="s").values_list("source_id", flat=True)) == {"lieu-1", "lieu-3"}
+    assert counts() == (existing[0] + 2, existing[1] + 2)
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_lone_surrogate_in_json_rejects_its_row_only(existing, tmp_path, pipeline):
+    """« \\ud800 » alone is valid JSON syntax but no character: nothing can encode it. It used to stop the
+    import with an exception (an internal error in the reader process)."""
+    path = _json_file(tmp_path / "demi.json", [row(1), row(2, nom="Espace \ud83d numérique"), row(3),
+                                                 {**row(4), "colonne \udc00": "x"}])
+    report_path = tmp_path / "rejets.csv"
+    report = import_lieux(path, "s", pipeline=pipeline, report_path=report_path)
+    assert report.exit_status == 1 and not report.fatal, report.summary_lines()
+    assert (report.created, report.rejected) == (2, 2)
+    by_row = {r.row: r for r in report.rejections}
+    assert by_row[2].field == "nom" and "moitié de paire de substitution" in by_row[2].reason
+    assert "\\ud83d" in by_row[2].reason and by_row[2].value == "Espace \\ud83d numérique"
+    assert by_row[4].field == "colonne_\\udc00" and "nom de la colonne" in by_row[4].reason
+    report_path.read_text(encoding="utf-8-sig")  # the CSV report was written (no encoding error)
+    assert counts() == (existing[0] + 2, existing[1] + 2)
+
+
+def test_literal_backslash_u0000_text_is_not_a_nul_character(existing, tmp_path):
+    """The six characters « \\u0000 » typed in a value are ordinary text: the row is imported as is."""
+    path = write_csv(tmp_path / "texte.csv", [row(1, presentation_resume="code \\u0000 écrit en toutes lettres")])
+    report = import_lieux(path, "s")
+    assert report.exit_status == 0 and report.created == 1
+    assert SourceRecord.objects.get(source="s").raw["presentation_resume"] == "code \\u0000 écrit en toutes lettres"
