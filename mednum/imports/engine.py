@@ -705,8 +705,13 @@ class _Importer:
             else:
                 try:
                     raw_json = orjson_dumps(record).decode()
-                except TypeError:  # integers over 64 bits, lone surrogates…: the slower, general path
-                    raw_json = dumps(record)
+                except TypeError:  # integers over 64 bits, lone surrogates, deep nesting…: the general path
+                    try:
+                        raw_json = dumps(record)
+                    except RecursionError:
+                        raw_json = ""
+                        problems.append(("", "", "enregistrement trop imbriqué (des centaines de tableaux [ ] ou "
+                                                 "d'objets { } les uns dans les autres)"))
                     problems.extend(_unstorable_characters(record))
                 else:
                     # orjson writes U+0000 as « \u0000 » (typed text « \u0000 » is a rare false alarm). A

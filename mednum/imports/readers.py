@@ -364,10 +364,10 @@ def iter_json_array(handle, chunk_chars: int = CHUNK_BYTES) -> Iterator[tuple[in
             line=line, row=index + 1,
         )
 
-    def syntax(message: str, at: int):
+    def syntax(message: str, at: int, what: str = "JSON invalide"):
         line, col = _line_col(buffer, at, line_base)
         return ImportFileError(
-            f"JSON invalide ligne {line}, colonne {col} (enregistrement n° {index + 1}) : {message}.",
+            f"{what} ligne {line}, colonne {col} (enregistrement n° {index + 1}) : {message}.",
             line=line, row=index + 1,
         )
 
@@ -414,6 +414,10 @@ def iter_json_array(handle, chunk_chars: int = CHUNK_BYTES) -> Iterator[tuple[in
                 if eof and (unterminated or error.pos >= len(buffer.rstrip())):
                     raise truncated(f"le fichier s'arrête au milieu de l'enregistrement n° {index + 1}") from None
                 raise syntax(_json_reason(error.msg), error.pos) from None
+            except RecursionError:  # valid JSON, but nested deeper than Python's parser goes (~1,000 levels)
+                raise syntax("enregistrement trop imbriqué (des centaines de tableaux [ ] ou d'objets { } les uns "
+                             "dans les autres) ; aucun enregistrement du standard n'en a besoin", pos,
+                             "JSON illisible") from None
             if not eof and type(item) in (int, float) and (end >= len(buffer) - 1 or buffer[end] in _NUMBER_CHARS):
                 more()  # a number maybe cut by the buffer's end: decode it again with what follows
                 continue

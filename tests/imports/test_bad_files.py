@@ -204,3 +204,53 @@ def test_literal_backslash_u0000_text_is_not_a_nul_character(existing, tmp_path)
     report = import_lieux(path, "s")
     assert report.exit_status == 0 and report.created == 1
     assert SourceRecord.objects.get(source="s").raw["presentation_resume"] == "code \\u0000 écrit en toutes lettres"
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [5_000, 200_000])
+def test_json_record_nested_too_deep_refuses_the_file(existing, tmp_path, depth):
+    """Valid JSON nested beyond what the parser goes (it used to end the import with a RecursionError):
+    the file is refused like a syntax error, with the record's number and position; nothing is written."""
+    second = json.dumps(row(2))[:-1] + f', "extra": {_nested(depth)}}}'
+    path = tmp_path / "imbrique.json"
+    path.write_text(f"[{json.dumps(row(1))},\n{second},\n{json.dumps(row(3))}]", encoding="utf-8")
+    report = import_lieux(path, "s")
+    assert report.exit_status == 2
+    assert report.fatal.startswith("JSON illisible ligne 2, colonne 1 (enregistrement n° 2)")
+    assert "trop imbriqué" in report.fatal
+    assert counts() == existing
+
+
+def test_nested_json_values_are_kept_in_the_source_record(existing, tmp_path):
+    path = tmp_path / "imbrique.json"
+    path.write_text(f"[{json.dumps(row(1))[:-1]}, \"extra\": {_nested(300)}}}]", encoding="utf-8")
+    report = import_lieux(path, "s")
+    assert report.exit_status == 0 and report.created == 1
+    depth, value = 0, SourceRecord.objects.get(source="s").raw["extra"]
+    while value:
+        depth, value = depth + 1, value[0]
+    assert depth == 299  # the innermost [] is empty
+
+
+def test_record_too_deep_to_write_as_json_is_rejected(existing, tmp_path, monkeypatch):
+    """orjson stops at 255 levels; the general JSON writer may then run out of recursion: that row alone
+    is rejected, with the reason."""
+    from mednum.imports import engine
+
+    general = engine._DUMPS
+
+    def dumps(value):
+        if isinstance(value, dict) and "extra" in value:
+            raise RecursionError("maximum recursion depth exceeded")
+        return general(value)
+
+    monkeypatch.setattr(engine, "_DUMPS", dumps)
+    second = json.dumps(row(2))[:-1] + f', "extra": {_nested(300)}}}'
+    path = tmp_path / "imbrique.json"
+    path.write_text(f"[{json.dumps(row(1))},{second},{json.dumps(row(3))}]", encoding="utf-8")
+    report = import_lieux(path, "s")
+    assert report.exit_status == 1 and (report.created, report.rejected) == (2, 1)
+    assert report.rejections[0].row == 2 and "trop imbriqué" in report.rejections[0].reason
