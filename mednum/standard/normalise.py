@@ -63,6 +63,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from mednum.standard import schema
@@ -143,6 +144,21 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 _URL_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def _url_ok(url: str) -> bool:
+    """A web address of the pattern above that browsers and Python (`urlsplit`) also read: a non-ASCII
+    host may hold characters whose NFKC form is a separator (« ／ », « ℁ »), which `urlsplit` refuses."""
+    if not _URL.fullmatch(url):
+        return False
+    if url.isascii():
+        return True
+    try:
+        urlsplit(url)
+    except ValueError:
+        return False
+    return True
+
 _URL_SCHEME_TYPO = re.compile(r"(https?)(?::/{0,3}|/{1,3})(?=[^/])", re.IGNORECASE)
 _URL_SPLIT = re.compile(r"[|;\s]+|,(?=\s*(?:https?:|www\.))", re.IGNORECASE)
 
@@ -798,7 +814,7 @@ class Normaliser:
     def _urls(self, name: str, raw: Any, warnings: list[FieldError], *, multiple: bool) -> str:
         text = raw if raw.__class__ is str else _as_text(raw)
         text = text.strip()
-        if _URL.fullmatch(text):
+        if _url_ok(text):
             return text
         parts = _URL_SPLIT.split(text) if multiple else [text]
         kept: list[str] = []
@@ -813,7 +829,7 @@ class Normaliser:
                 url = match.group(1).lower() + "://" + url[match.end() :]
             elif not _URL_SCHEME.match(url):
                 url = "https://" + url
-            if len(url) <= DB_MAX_LENGTHS.get(name, MAX_FIELD_LENGTH) and _URL.fullmatch(url):
+            if len(url) <= DB_MAX_LENGTHS.get(name, MAX_FIELD_LENGTH) and _url_ok(url):
                 if url not in kept:
                     kept.append(url)
             else:

@@ -306,6 +306,21 @@ def test_lieu_page_in_plain_words(client, sete):
     assert "Informations peut-être anciennes" not in page
 
 
+def test_lieu_page_with_a_stored_web_address_python_cannot_read(client, sete):
+    """An address stored before the import checked hosts (« ／ » reads as « / » once NFKC-normalised, which
+    `urlsplit` refuses): the page shows, without a link to it, instead of answering 500."""
+    lieu = lieu_a(43.4030, 3.6930, 1, nom="Espace numérique", modalites_acces="Prendre un RDV en ligne")
+    Lieu.objects.filter(pk=lieu.pk).update(
+        site_web="https://ex\uff0fample.fr|https://www.sete.example.fr", prise_rdv="https://ex\uff0fample.fr/rdv",
+        fiche_acces_libre="https://a\u2101b.fr",
+    )
+    response = client.get(detail_url(lieu))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "\uff0f" not in html and "\u2101" not in html
+    assert 'href="https://www.sete.example.fr"' in html  # the readable address is still linked
+
+
 def test_json_ld_parses(client, sete):
     lieu = lieu_a(43.4030, 3.6930, 1, nom="Lieu </script> étrange", telephone="+33467000000",
                   horaires="Mo-Fr 09:00-18:00", site_web="https://lieu.example.fr")

@@ -277,6 +277,18 @@ def test_invalid_site_web_is_dropped_with_a_warning(bad):
     assert reasons(result.warnings, "site_web") == ["adresse web invalide : ignorée"]
 
 
+@pytest.mark.parametrize("bad", ["https://ex\uff0fample.fr", "https://exa\u2101mple.fr", "exemple\uff0ffr"])
+def test_web_address_whose_host_python_cannot_read_is_dropped(bad):
+    """Characters whose NFKC form is « / » or « @ » pass the pattern but make `urlsplit` fail (the lieu's
+    page used to answer 500): such an address is dropped with a warning, as any invalid one."""
+    result = run(site_web=bad, prise_rdv=bad)
+    assert result.ok
+    assert (result.values["site_web"], result.values["prise_rdv"]) == ("", "")
+    assert reasons(result.warnings, "site_web") == ["adresse web invalide : ignorée"]
+    # Non-ASCII hosts that read well are kept.
+    assert run(site_web="https://médiathèque.example.fr/").values["site_web"] == "https://médiathèque.example.fr/"
+
+
 def test_free_text_in_site_web_gives_one_warning():
     result = run(site_web="Facebook : Espace Social Alouette Animation")
     assert result.values["site_web"] == ""

@@ -138,7 +138,10 @@ def typologies(value) -> list[str]:
 def site_affiche(url: str) -> str:
     """A web address as people read it: « www.exemple.fr/atelier »."""
     url = (url or "").strip()
-    parts = urlsplit(url if "//" in url else f"https://{url}")
+    try:
+        parts = urlsplit(url if "//" in url else f"https://{url}")
+    except ValueError:  # a host Python cannot read (stored before the import checked it): shown as given
+        return url
     text = (parts.netloc + parts.path).rstrip("/")
     return text or url
 
@@ -151,7 +154,11 @@ def lien_web(url: str) -> str:
         return ""
     if "://" not in url:
         url = "https://" + url
-    return url if urlsplit(url).scheme in ("http", "https") else ""
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # a host Python cannot read: no link, the address is still shown as text
+        return ""
+    return url if scheme in ("http", "https") else ""
 
 
 @register.filter
