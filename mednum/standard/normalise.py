@@ -110,16 +110,16 @@ PLAIN_TEXT_FIELDS = (
     "structure_parente",
 )
 
-_CODE_POSTAL = re.compile(r"\d{5}")
-_CODE_POSTAL_IN_TEXT = re.compile(r"(?<!\d)(\d{5}|\d{2} \d{3})(?!\d)")
-_CODE_INSEE = re.compile(r"(?:[013-9]\d|2[AB1-9])\d{3}")
+_CODE_POSTAL = re.compile(r"\d{5}", re.ASCII)
+_CODE_POSTAL_IN_TEXT = re.compile(r"(?<!\d)(\d{5}|\d{2} \d{3})(?!\d)", re.ASCII)
+_CODE_INSEE = re.compile(r"(?:[013-9]\d|2[AB1-9])\d{3}", re.ASCII)
 _PIVOT_RNA = re.compile(r"W[0-9A-Z]{9}")
 _PIVOT_JUNK = re.compile(r"[\s.\-]+")
 _SPACES = re.compile(r"\s+")
 
-_PHONE_OK = re.compile(r"\+(?:33\d{9}|(?:590|594|262|596|269|687|689|508|681)\d{6,9})")
+_PHONE_OK = re.compile(r"\+(?:33\d{9}|(?:590|594|262|596|269|687|689|508|681)\d{6,9})", re.ASCII)
 _PHONE_SEPARATORS = re.compile(r"\s*(?:[/;,|\n]|\bou\b|\bet\b)\s*", re.IGNORECASE)
-_PHONE_NOT_DIGITS = re.compile(r"[^\d+]+")
+_PHONE_NOT_DIGITS = re.compile(r"[^\d+]+", re.ASCII)
 _PHONE_COUNTRY_CODES = ("33", "590", "594", "262", "596", "269", "687", "689", "508", "681")
 # National prefix of a 10-digit number → the country code under which it is dialled from abroad.
 _PHONE_OVERSEAS = {
@@ -165,8 +165,8 @@ _URL_SPLIT = re.compile(r"[|;\s]+|,(?=\s*(?:https?:|www\.))", re.IGNORECASE)
 _ENUM_SPLIT = re.compile(r"[|;,]")
 _TYPOLOGIE_SPLIT = re.compile(r"[|;]")
 
-_DATE_ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ].*)?")
-_DATE_FR = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T].*)?")
+_DATE_ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ].*)?", re.ASCII)
+_DATE_FR = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T].*)?", re.ASCII)
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 # Bounding boxes (lat min, lat max, lon min, lon max), slightly generous.
@@ -272,6 +272,11 @@ def _territory_of_point(lat: float, lon: float) -> str | None:
     return None
 
 
+def _digits(text: str) -> bool:
+    """Only the digits 0 to 9 (`str.isdigit` also accepts « ² », « ٥ », « ５ »…)."""
+    return text.isascii() and text.isdigit()
+
+
 def format_coordinate(value: float) -> str:
     """Up to 6 decimals, no trailing zeros (46.27947045 → "46.27947")."""
     text = f"{value:.6f}".rstrip("0").rstrip(".")
@@ -284,7 +289,10 @@ def _parse_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of hundreds of digits (JSON)
+            return None
     else:
         text = str(value).strip().replace(",", ".").replace(" ", "").replace("\u00a0", "")
         if not text:
@@ -528,7 +536,7 @@ class Normaliser:
         if not text or text.strip("0") == "":
             warnings.append(_issue("pivot", raw, "pivot inconnu (00000000000000) : non renseigné"))
             return
-        if text.isdigit():
+        if _digits(text):
             if len(text) == 13 and isinstance(raw, int):  # a number that lost its leading 0
                 text = "0" + text
             if len(text) in (9, 14):
@@ -557,7 +565,7 @@ class Normaliser:
             else:
                 text = _as_text(raw)
             compact = text.replace(" ", "").replace("\u00a0", "")
-            if compact.isdigit():
+            if _digits(compact):
                 if len(compact) == 5:
                     return compact
                 if len(compact) == 4:
@@ -585,7 +593,7 @@ class Normaliser:
         if raw is None or raw == "":
             return ""
         text = _as_text(raw).upper().replace(" ", "")
-        if text.isdigit() and len(text) == 4:
+        if len(text) == 4 and _digits(text):
             text = "0" + text
         if _CODE_INSEE.fullmatch(text):
             return text
@@ -634,7 +642,7 @@ class Normaliser:
                 day, month, year = match.groups()
                 if len(year) == 2:
                     year = "20" + year
-            elif text.isdigit() and 20_000 <= int(text) <= 80_000:
+            elif len(text) == 5 and _digits(text) and 20_000 <= int(text) <= 80_000:
                 return self._check_date(_EXCEL_EPOCH + dt.timedelta(days=int(text)))
             else:
                 return "", "date illisible : AAAA-MM-JJ ou JJ/MM/AAAA attendu"
@@ -745,7 +753,7 @@ class Normaliser:
                     warnings.append(_issue("telephone", text, f"plusieurs numéros : seul {number} est conservé"))
                     return number
         digits = _PHONE_NOT_DIGITS.sub("", text)
-        if digits.isdigit() and len(digits) == 4 and digits[0] in "123":
+        if len(digits) == 4 and _digits(digits) and digits[0] in "123":
             warnings.append(_issue("telephone", text, "numéro court (non accepté par le standard) : ignoré"))
         elif (digits.startswith("+") or digits.startswith("00")) and not digits.lstrip("+0").startswith(
             _PHONE_COUNTRY_CODES

@@ -562,3 +562,42 @@ def test_database_limits_match_the_lieu_model():
     for field, limit in DB_MAX_LENGTHS.items():
         assert Lieu._meta.get_field(model_names.get(field, field)).max_length == limit, field
     assert Lieu._meta.get_field("presentation_resume").max_length == 280
+
+
+# ---------------------------------------------------------------- digits other than 0-9
+
+
+@pytest.mark.parametrize("given", ["٥١١٠٠", "５１１００", "5110²", "³³⁰⁰⁰"])
+def test_postal_code_takes_only_the_digits_0_to_9(given):
+    """`str.isdigit` and `\\d` accept Arabic-Indic, full-width and superscript digits: such a code used
+    to be stored as is (and then matched no commune)."""
+    result = run(code_postal=given, adresse="85 cours du Maréchal Juin")
+    assert not result.ok
+    assert reasons(result.errors, "code_postal") == ["code postal invalide : 5 chiffres attendus"]
+
+
+@pytest.mark.parametrize("given", ["²³⁴⁵⁶⁷⁸⁹¹²³⁴⁵⁶", "٢١٣٣٠٠٦٣٥٠٠٠١٧", "２１３３００６３５０００１７"])
+def test_pivot_takes_only_the_digits_0_to_9(given):
+    result = run(pivot=given)
+    assert result.ok and result.values["pivot"] == ""
+    assert reasons(result.warnings, "pivot")[0].startswith("pivot invalide")
+
+
+def test_insee_code_and_phone_take_only_the_digits_0_to_9():
+    result = run(code_insee="٣٣٠٦٣", telephone="٠٥٥٦١٠٢١٠٠")
+    assert result.values["code_insee"] == "" and result.values["telephone"] == ""
+    assert reasons(result.warnings, "code_insee") and reasons(result.warnings, "telephone")
+
+
+@pytest.mark.parametrize("given", ["²⁰⁰⁰⁰", "٤٥٠٠٠", "9" * 5000, "2024-０３-01"])
+def test_dates_in_other_digits_or_absurdly_long_are_unreadable_not_a_crash(given):
+    """« ²⁰⁰⁰⁰ » passed `isdigit` then failed `int` (an exception, reported as an unexpected error)."""
+    result = run(date_maj=given)
+    assert reasons(result.errors, "date_maj") == ["date illisible : AAAA-MM-JJ ou JJ/MM/AAAA attendu"]
+
+
+def test_integer_coordinates_of_hundreds_of_digits_are_unreadable_not_a_crash():
+    result = run(latitude=10**400, longitude=2)
+    assert result.ok
+    assert (result.values["latitude"], result.values["longitude"]) == ("", "")
+    assert reasons(result.warnings, "latitude")
