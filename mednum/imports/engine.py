@@ -569,16 +569,31 @@ class _Importer:
         self.normaliser_arg = normaliser
         self.report = ImportReport(source=source, path=str(path), dry_run=dry_run,
                                    all_or_nothing=all_or_nothing, demo=demo)
-        self.sink = _RejectionSink(self.report, report_path)
+        self.report_path = report_path
+        self.sink = _RejectionSink(self.report, None)  # opened on the report file by `run`
         self.started = time.monotonic()
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> SourceFile:
+        self.report.source = _visible(self.source)  # printable even when refused below
         source = self.source.strip()
         if not source:
             raise ImportFileError("Le nom de la source est obligatoire (--source).")
         if len(source) > SourceRecord._meta.get_field("source").max_length:
             raise ImportFileError("Le nom de la source est trop long (100 caractères au maximum).")
+        if _UNSTORABLE.search(source):
+            raise ImportFileError(
+                f"Le nom de la source contient un caractère invalide (« {_visible(source)} ») : caractère nul, "
+                "ou octet d'un autre encodage que l'UTF-8 du terminal. Donnez un nom en lettres simples."
+            )
+        if self.report_path:
+            try:
+                self.sink = _RejectionSink(self.report, self.report_path)
+            except OSError as error:
+                raise ImportFileError(
+                    f"Impossible d'écrire le rapport des lignes rejetées dans « {self.report_path} » "
+                    f"({error.strerror or error}). Rien n'a été importé."
+                ) from None
         self.source = self.report.source = source
         self.source_slug = slugify(source) or "source"
 

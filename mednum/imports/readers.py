@@ -40,6 +40,8 @@ ENCODING_LABELS = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8 (avec BOM)",
     "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16 (petit-boutiste, sans BOM)",
+    "utf-16-be": "UTF-16 (gros-boutiste, sans BOM)",
     "cp1252": "Windows-1252",
     "latin-1": "ISO-8859-1 (latin-1)",
 }
@@ -85,7 +87,7 @@ class FileInfo:
         """
         if self.format != "csv":
             return True
-        if self.encoding == "utf-16":
+        if self.encoding.startswith("utf-16"):
             return True
         return _count_byte(self.path, b'"') % 2 == 1
 
@@ -116,12 +118,12 @@ def _validate(path: Path, encoding: str) -> tuple[int, int, bool] | None:
     offset = 0  # bytes handed to the decoder so far
     lines = 1
     accents = False
-    newline = None if encoding == "utf-16" else "\n".encode(encoding)
+    newline = None if encoding.startswith("utf-16") else "\n".encode(encoding)
     with open(path, "rb") as handle:
         while True:
             chunk = handle.read(CHUNK_BYTES)
             final = not chunk
-            pending = decoder.getstate()[0] if encoding != "utf-16" else b""
+            pending = decoder.getstate()[0] if not encoding.startswith("utf-16") else b""
             try:
                 text = decoder.decode(chunk, final=final)
             except UnicodeDecodeError as error:
@@ -160,6 +162,45 @@ def _file_has(path: Path, pattern: re.Pattern, start: int = 0) -> bool:
     return False
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 without a BOM, from its first two characters (ASCII, as a header or « [ » is): one zero
+    byte in each pair. None for anything else."""
+    if len(head) < 4:
+        return None
+    if head[1] == 0 and head[3] == 0 and head[0] and head[2]:
+        return "utf-16-le"
+    if head[0] == 0 and head[2] == 0 and head[1] and head[3]:
+        return "utf-16-be"
+    return None
+
+
+# First bytes of files people export by mistake instead of CSV or JSON → what the file is.
+_NOT_TEXT = (
+    (b"PK\x03\x04", "un classeur Excel (.xlsx) ou LibreOffice (.ods), ou une archive ZIP"),
+    (b"\xd0\xcf\x11\xe0", "un classeur Excel ancien format (.xls)"),
+    (b"\x1f\x8b", "un fichier compressé (gzip)"),
+    (b"%PDF", "un document PDF"),
+    (b"\x89PNG", "une image PNG"),
+    (b"\xff\xd8\xff", "une image JPEG"),
+)
+
+
+def _refuse_binary(head: bytes) -> None:
+    for magic, what in _NOT_TEXT:
+        if head.startswith(magic):
+            raise ImportFileError(
+                f"Ce fichier est {what}, pas un fichier CSV ou JSON. Depuis un tableur, enregistrez la "
+                "feuille au format « CSV UTF-8 » puis importez ce fichier-là."
+            )
+    if b"\x00" in head and _utf16_without_bom(head) is None and not head.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ):
+        raise ImportFileError(
+            "Ce fichier contient des octets nuls dès son début : ce n'est pas un fichier texte CSV ou JSON "
+            "lisible (fichier binaire, ou encodage UTF-32). Enregistrez-le en « CSV UTF-8 »."
+        )
+
+
 def detect_encoding(path: Path, declared: str | None = None) -> str:
     """Encoding of the file, checked over the whole file (a cheap byte-level pass).
 
@@ -176,13 +217,22 @@ def detect_encoding(path: Path, declared: str | None = None) -> str:
     elif declared:
         try:
             encoding = codecs.lookup(declared).name
-        except LookupError:
-            raise ImportFileError(f"Encodage inconnu : « {declared} ».") from None
+            bytes(4).decode(encoding)  # rot13, base64, zlib… are codecs, not text encodings
+        except (LookupError, UnicodeError):
+            raise ImportFileError(f"Encodage inconnu : « {declared} » (par exemple utf-8, cp1252, utf-16).") from None
         encoding = {"utf_8": "utf-8", "iso8859-1": "latin-1"}.get(encoding, encoding)
+        if encoding == "utf-16":  # no BOM: the order of bytes shows in the first characters
+            encoding = _utf16_without_bom(head) or "utf-16-le"
     else:
-        encoding = "utf-8"
+        encoding = _utf16_without_bom(head) or "utf-8"
 
-    failure = _validate(path, encoding)
+    try:
+        failure = _validate(path, encoding)
+    except UnicodeError as error:  # a codec that refuses the file as a whole (UTF-32 without BOM…)
+        raise ImportFileError(
+            f"Le fichier ne peut pas être lu avec l'encodage « {declared or encoding} » ({error}). "
+            "Enregistrez-le en UTF-8 puis relancez l'import."
+        ) from None
     if failure is None:
         return encoding
     offset, line, accents = failure
@@ -414,6 +464,9 @@ def iter_json_array(handle, chunk_chars: int = CHUNK_BYTES) -> Iterator[tuple[in
                 if eof and (unterminated or error.pos >= len(buffer.rstrip())):
                     raise truncated(f"le fichier s'arrête au milieu de l'enregistrement n° {index + 1}") from None
                 raise syntax(_json_reason(error.msg), error.pos) from None
+            except ValueError as error:  # after JSONDecodeError, its subclass: an integer of 4,300+ digits…
+                reason = "nombre trop long (plus de 4 300 chiffres)" if "digits" in str(error) else "valeur illisible"
+                raise syntax(reason, pos, "JSON illisible") from None
             except RecursionError:  # valid JSON, but nested deeper than Python's parser goes (~1,000 levels)
                 raise syntax("enregistrement trop imbriqué (des centaines de tableaux [ ] ou d'objets { } les uns "
                              "dans les autres) ; aucun enregistrement du standard n'en a besoin", pos,
@@ -467,8 +520,12 @@ def open_source(path, *, encoding: str | None = None, format: str | None = None,
         size = path.stat().st_size
     except OSError as error:
         raise ImportFileError(f"Fichier introuvable ou illisible : {path} ({error.strerror}).") from None
+    if path.is_dir():
+        raise ImportFileError(f"{path} est un dossier, pas un fichier.")
     if size == 0:
         raise ImportFileError("Le fichier est vide.")
+    with open(path, "rb") as handle:
+        _refuse_binary(handle.read(8))
     encoding = detect_encoding(path, encoding)
     first = _first_significant_char(path, encoding)
     if not first:

@@ -254,3 +254,79 @@ def test_record_too_deep_to_write_as_json_is_rejected(existing, tmp_path, monkey
     report = import_lieux(path, "s")
     assert report.exit_status == 1 and (report.created, report.rejected) == (2, 1)
     assert report.rejections[0].row == 2 and "trop imbriqué" in report.rejections[0].reason
+
+
+def test_json_integer_too_long_to_read_refuses_the_file(existing, tmp_path):
+    """Python reads integers of at most 4,300 digits (a ValueError used to end the import)."""
+    second = json.dumps(row(2))[:-1] + f', "extra": {"9" * 4301}}}'
+    path = tmp_path / "nombre.json"
+    path.write_text(f"[{json.dumps(row(1))},\n{second}]", encoding="utf-8")
+    report = import_lieux(path, "s")
+    assert report.exit_status == 2
+    assert report.fatal.startswith("JSON illisible ligne 2, colonne 1 (enregistrement n° 2) : nombre trop long")
+    assert counts() == existing
+
+
+def test_not_a_text_file(existing, tmp_path):
+    """A spreadsheet, an archive or an image renamed .csv: said in words, not as an encoding problem."""
+    cases = {
+        "classeur.csv": (b"PK\x03\x04" + bytes(range(256)) * 4, "classeur Excel (.xlsx) ou LibreOffice (.ods)"),
+        "ancien.csv": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200), "Excel ancien format (.xls)"),
+        "image.csv": (b"\x89PNG\r\n\x1a\n" + bytes(100), "une image PNG"),
+        "archive.json": (b"\x1f\x8b\x08\x00" + bytes(100), "compressé (gzip)"),
+        "utf32.csv": ("id,nom\n1,a\n".encode("utf-32-le"), "octets nuls"),
+    }
+    for name, (data, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        report = import_lieux(path, "s")
+        assert report.exit_status == 2 and message in report.fatal, (name, report.fatal)
+        assert "CSV UTF-8" in report.fatal
+    assert counts() == existing
+
+
+@pytest.mark.parametrize("encoding", [None, "utf-16"])
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read(existing, tmp_path, codec, encoding):
+    """UTF-16 without a BOM (some exports): found from its zero bytes, or read as declared (« utf-16 »
+    without a BOM used to end the import with a UnicodeError)."""
+    from tests.imports.conftest import csv_text
+
+    path = tmp_path / "utf16.csv"
+    path.write_bytes(csv_text([row(1), row(2)]).encode(codec))
+    report = import_lieux(path, "s", encoding=encoding)
+    assert report.exit_status == 0 and report.created == 2, report.summary_lines()
+    assert Lieu.objects.filter(nom="Médiathèque numéro 2").exists()
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "zlib", "undefined", "pas-un-encodage"])
+def test_declared_encoding_that_is_not_a_text_encoding(existing, tmp_path, encoding):
+    report = import_lieux(write_csv(tmp_path / "ok.csv", [row(1)]), "s", encoding=encoding)
+    assert report.exit_status == 2
+    assert report.fatal.startswith(f"Encodage inconnu : « {encoding} »")
+    assert counts() == existing
+
+
+def test_path_that_is_a_folder(existing, tmp_path):
+    report = import_lieux(tmp_path, "s")
+    assert report.exit_status == 2 and report.fatal == f"{tmp_path} est un dossier, pas un fichier."
+
+
+@pytest.mark.parametrize("where", ["folder", "missing parent"])
+def test_report_that_cannot_be_written(existing, tmp_path, where):
+    target = tmp_path if where == "folder" else tmp_path / "absent" / "sous" / "rejets.csv"
+    if where == "missing parent":
+        (tmp_path / "absent").write_text("un fichier, pas un dossier")
+    report = import_lieux(write_csv(tmp_path / "ok.csv", [row(1)]), "s", report_path=target)
+    assert report.exit_status == 2
+    assert report.fatal.startswith("Impossible d'écrire le rapport des lignes rejetées")
+    assert counts() == existing
+
+
+@pytest.mark.parametrize("source", ["R\udce9seau", "a\x00b"])
+def test_source_name_with_a_character_no_database_stores(existing, tmp_path, source):
+    """« R\\udce9seau » is what Python makes of « Réseau » typed in a Latin-1 terminal."""
+    report = import_lieux(write_csv(tmp_path / "ok.csv", [row(1)]), source)
+    assert report.exit_status == 2 and "Le nom de la source contient un caractère invalide" in report.fatal
+    "\n".join(report.summary_lines()).encode("utf-8")  # printable
+    assert counts() == existing
