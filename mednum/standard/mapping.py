@@ -288,7 +288,12 @@ class _FieldSpec:
                     pattern, replacement = item["motif"], item.get("par", "")
                 else:
                     raise MappingError(f'{where}, « remplacer » n° {n} : {{"motif": "…", "par": "…"}} attendu')
-                self.replacements.append((_compile(pattern, f"{where}, « remplacer » n° {n}"), replacement))
+                compiled = _compile(pattern, f"{where}, « remplacer » n° {n}")
+                try:  # the replacement's « \1 », « \g<nom> »… are checked now, not on the first matching row
+                    compiled.sub(replacement, "")
+                except (re.error, IndexError) as exc:
+                    raise MappingError(f"{where}, « remplacer » n° {n} : « par » invalide ({exc})") from None
+                self.replacements.append((compiled, replacement))
         self.date_cache: dict[str, str] = {}
         self.date_format = spec.get("format_date")
         if self.date_format is not None:
@@ -373,7 +378,8 @@ class _FieldSpec:
             text = ""
         if text and self.extract is not None:
             match = self.extract.search(text)
-            text = (match.group(1) if match.groups() else match.group(0)).strip() if match else ""
+            found = (match.group(1) if match.groups() else match.group(0)) if match else None
+            text = found.strip() if found else ""  # a group outside the alternative that matched is None
         for pattern, replacement in self.replacements:
             if text:
                 text = pattern.sub(replacement, text).strip()
@@ -431,6 +437,24 @@ def _compile(pattern: Any, where: str) -> re.Pattern:
         return re.compile(pattern)
     except re.error as exc:
         raise MappingError(f"{where} : expression régulière invalide ({exc})") from None
+    except (OverflowError, RecursionError):  # « a{99999999999999999999} », thousands of nested groups
+        raise MappingError(f"{where} : expression régulière trop grande ou trop imbriquée") from None
+
+
+def _json_of(text: str, path: Path) -> Any:
+    """The JSON of a mapping file, or a MappingError saying where it cannot be read."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MappingError(
+            f"fichier de correspondance {path.name} : JSON invalide "
+            f"ligne {exc.lineno}, colonne {exc.colno} ({exc.msg})"
+        ) from None
+    except (RecursionError, ValueError):  # nested thousands of levels deep, an integer of 4,300+ digits
+        raise MappingError(
+            f"fichier de correspondance {path.name} : JSON illisible (imbriqué sur des milliers de niveaux, "
+            "ou nombre de plus de 4 300 chiffres)"
+        ) from None
 
 
 def _check_date_format(fmt: Any, where: str) -> None:
@@ -486,13 +510,7 @@ class Mapping:
             raise MappingError(f"fichier de correspondance introuvable : {path}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise MappingError(f"fichier de correspondance illisible ({path.name}) : {exc}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MappingError(
-                f"fichier de correspondance {path.name} : JSON invalide "
-                f"ligne {exc.lineno}, colonne {exc.colno} ({exc.msg})"
-            ) from None
+        data = _json_of(text, path)
         try:
             return cls(data, name=path.stem)
         except MappingError as exc:
@@ -541,14 +559,12 @@ class Mapping:
         """
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            text = path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             raise MappingError(f"fichier de correspondance introuvable : {path}") from None
-        except json.JSONDecodeError as exc:
-            raise MappingError(
-                f"fichier de correspondance {path.name} : JSON invalide "
-                f"ligne {exc.lineno}, colonne {exc.colno} ({exc.msg})"
-            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MappingError(f"fichier de correspondance illisible ({path.name}) : {exc}") from None
+        data = _json_of(text, path)
         if not isinstance(data, dict):
             raise MappingError(f"fichier de correspondance {path.name} : un objet JSON est attendu à la racine")
         fields: dict[str, Any] = {}

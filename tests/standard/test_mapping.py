@@ -246,6 +246,22 @@ def test_bad_json(tmp_path):
         Mapping.load(write(tmp_path, '{"champs": {\n  "nom": {"colonne": "Lieu",}\n}}'))
 
 
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"format": ' + "9" * 5000 + "}"])
+def test_json_too_deep_or_number_too_long(tmp_path, text):
+    """Such files used to end in a RecursionError or a ValueError (a traceback instead of a message)."""
+    with pytest.raises(MappingError, match=r"source\.json : JSON illisible"):
+        Mapping.load(write(tmp_path, text))
+    with pytest.raises(MappingError, match=r"JSON illisible"):
+        Mapping.from_national_format(write(tmp_path, text))
+
+
+def test_extracting_group_outside_the_matching_alternative_gives_nothing(tmp_path):
+    """« (?:rue)|(avenue) » on « rue … »: group 1 did not take part (None); it used to raise AttributeError."""
+    mapping = Mapping(minimal(adresse={"colonne": "A", "extraire": "(?:rue)|(avenue)"}))
+    assert mapping.apply({"ID": "1", "A": "12 rue Haute"})["adresse"] == ""
+    assert mapping.apply({"ID": "1", "A": "3 avenue Foch"})["adresse"] == "avenue"
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(MappingError, match="introuvable"):
         Mapping.load(tmp_path / "absent.json")
@@ -271,6 +287,11 @@ def test_missing_column():
         ({"nom": {}}, "champ « nom » : indiquer une colonne"),
         ({"nom": {"colonne": "A", "valeur": "B"}}, "une seule source"),
         ({"code_postal": {"colonne": "A", "extraire": "(\\d{5"}}, "expression régulière invalide"),
+        ({"code_postal": {"colonne": "A", "extraire": "a{99999999999999999999}"}}, "trop grande ou trop imbriquée"),
+        ({"code_postal": {"colonne": "A", "extraire": "(" * 5000 + "a" + ")" * 5000}}, "trop grande ou trop imbriquée"),
+        ({"adresse": {"colonne": "A", "remplacer": [{"motif": "rue", "par": "\\1"}]}}, "« par » invalide"),
+        ({"adresse": {"colonne": "A", "remplacer": [{"motif": "rue", "par": "\\q"}]}}, "« par » invalide"),
+        ({"adresse": {"colonne": "A", "remplacer": [["(?P<voie>rue)", "\\g<nom>"]]}}, "« par » invalide"),
         ({"date_maj": {"colonne": "A", "format_date": "%d/%m"}}, "doit contenir le jour, le mois et l'année"),
         (
             {"services": {"regles": [{"valeur": "Cuisine", "colonnes": ["D"], "contient": ["x"]}]}},
