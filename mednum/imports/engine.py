@@ -254,7 +254,7 @@ class ImportReport:
         lines.extend(self.warnings)
         if self.fatal:
             lines.append(f"Erreur : {self.fatal}")
-        if self.read or not self.fatal:
+        if self.read or self.written or not self.fatal:
             verb = "seraient " if self.dry_run else ""
             lines.append(f"Lignes lues : {self.read}")
             lines.append(f"Lieux {verb}créés : {self.created}")
@@ -980,7 +980,13 @@ class _Importer:
             report.committed = not self.dry_run and report.written > 0
         except ImportFileError as error:
             report.fatal = error.message
-            self.sink.fatal(error.message)
+            if report.written:  # found midway (a CSV cut inside quotes that a stray quote hid): say what stays
+                report.fatal += (
+                    f" Les {_fmt(report.written)} lieux enregistrés avant cette erreur le restent ; les lignes "
+                    "suivantes n'ont pas été importées. Corrigez le fichier puis relancez l'import : les lieux "
+                    "déjà importés ne seront pas dupliqués."
+                )
+            self.sink.fatal(report.fatal)
         except ImportAborted as error:
             report.fatal = f"Import interrompu, rien n'a été enregistré : {error}"
             report.created = report.updated = 0

@@ -9,7 +9,7 @@ import pytest
 
 from mednum.imports.engine import import_lieux
 from mednum.lieux.models import Lieu, PositionPrecision, SourceRecord
-from tests.imports.conftest import BAD, DEMO, row, write_csv
+from tests.imports.conftest import BAD, DEMO, csv_text, row, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -290,8 +290,6 @@ def test_not_a_text_file(existing, tmp_path):
 def test_utf16_without_bom_is_read(existing, tmp_path, codec, encoding):
     """UTF-16 without a BOM (some exports): found from its zero bytes, or read as declared (« utf-16 »
     without a BOM used to end the import with a UnicodeError)."""
-    from tests.imports.conftest import csv_text
-
     path = tmp_path / "utf16.csv"
     path.write_bytes(csv_text([row(1), row(2)]).encode(codec))
     report = import_lieux(path, "s", encoding=encoding)
@@ -330,3 +328,24 @@ def test_source_name_with_a_character_no_database_stores(existing, tmp_path, sou
     assert report.exit_status == 2 and "Le nom de la source contient un caractère invalide" in report.fatal
     "\n".join(report.summary_lines()).encode("utf-8")  # printable
     assert counts() == existing
+
+
+def test_truncated_csv_found_midway_says_what_stays(existing, tmp_path):
+    """A stray quote inside an unquoted value (« 4 rue "de Vesle ») makes the count of quotes even
+    although the file ends inside a quoted value: the cut is found only while importing, after
+    transactions were committed. The report says so, with the counts of what stays."""
+    rows = [row(n) for n in range(1, 13)]
+    rows[2]["adresse"] = '3 rue "de Vesle'
+    text = csv_text(rows).replace('"3 rue ""de Vesle"', '3 rue "de Vesle')  # as a careless export writes it
+    text += 'lieu-99,,"Médiathèque coupée'
+    assert text.count('"') % 2 == 0
+    path = tmp_path / "coupe.csv"
+    path.write_text(text, encoding="utf-8")
+    report = import_lieux(path, "s", batch_size=2, transaction_rows=4, pipeline=False)
+    assert report.exit_status == 2
+    assert report.fatal.startswith("Fichier tronqué : la ligne 14")
+    assert f"Les {report.created} lieux enregistrés avant cette erreur le restent" in report.fatal
+    assert report.created >= 4
+    assert counts() == (existing[0] + report.created, existing[1] + report.created)
+    assert f"Lieux créés : {report.created}" in report.summary_lines()
+    assert "Rien n'a été importé." not in report.summary_lines()
