@@ -645,7 +645,18 @@ class _Importer:
             return False
 
     def _check_header(self, source_file: SourceFile) -> None:
-        """CSV header: the standard's required columns, or every column the mapping reads."""
+        """CSV header: the standard's required columns, or every column the mapping reads. JSON with a
+        mapping: a warning for the columns absent from the first object (an object may leave out a key)."""
+        if source_file.info.format == "json" and self.mapping is not None and not self.v0:
+            missing = getattr(self.mapping, "missing_columns", None)
+            first = next((record for _row, record in source_file.records()), None)
+            if missing is not None and isinstance(first, dict) and (absent := missing(first.keys())):
+                details = " ; ".join(f"« {column} » (pour {', '.join(fields)})" for column, fields in absent.items())
+                self.report.warnings.append(
+                    f"Colonnes lues par la correspondance mais absentes du premier enregistrement : {details}. "
+                    "Vérifiez leur orthographe : ces champs resteront vides pour les enregistrements qui ne les ont pas."
+                )
+            return
         if source_file.info.format != "csv" or self.v0:
             return
         if self.mapping is not None:

@@ -23,6 +23,7 @@ import codecs
 import csv
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +99,13 @@ class FileInfo:
 
 def normalise_key(name: str) -> str:
     """Column name as the standard writes it: no BOM, no surrounding blanks, lower case, `_` for blanks."""
-    name = name.replace("\ufeff", "").strip().lower()
+    name = _nfc(name.replace("\ufeff", "").strip()).lower()
     return "_".join(name.split())
+
+
+def _nfc(name: str) -> str:
+    """A column name with its accents composed (« é », not « e » + combining accent as macOS may write)."""
+    return name if name.isascii() else unicodedata.normalize("NFC", name)
 
 
 # --- Encoding -------------------------------------------------------------------------------------
@@ -327,12 +333,12 @@ class SourceFile:
                         ) from None
                     yield row, BadRow(_csv_error_row(message))
                     continue
+                if not (values and values[0].strip()) and not any(value.strip() for value in values):
+                    continue  # blank line, or separators and blanks only (« ;;;; », left by spreadsheets)
                 if len(values) == width:
                     yield row, dict(zip(keys, values))
                 elif len(values) > width and not any(v.strip() for v in values[width:]):
                     yield row, dict(zip(keys, values))  # trailing empty values (extra separators)
-                elif not values or (len(values) == 1 and not values[0].strip()):
-                    continue  # blank line
                 else:
                     hint = " (le séparateur de colonnes est-il le bon ?)" if len(values) == 1 else ""
                     yield row, BadRow(
@@ -342,21 +348,34 @@ class SourceFile:
     # -- JSON --
     def _json_records(self) -> Iterator[tuple[int, dict | BadRow]]:
         cache: dict[str, str] = {}
-        normalise = self.normalise_keys
+        rename = normalise_key if self.normalise_keys else _nfc
         with self._open_text() as handle:
             for index, item in iter_json_array(handle):
                 if type(item) is not dict:
                     yield index, BadRow("l'élément du tableau JSON n'est pas un objet {…}")
                     continue
-                if normalise:
-                    out = {}
-                    for key, value in item.items():
-                        new = cache.get(key)
-                        if new is None:
-                            new = cache[key] = normalise_key(key)
-                        out[new] = value
-                    item = out
-                yield index, item
+                out = {}
+                for key, value in item.items():
+                    new = cache.get(key)
+                    if new is None:
+                        if len(cache) > 10_000:  # keys that vary from record to record
+                            cache.clear()
+                        new = cache[key] = rename(key)
+                    out[new] = value
+                if len(out) < len(item):
+                    yield index, _same_keys(item, rename)
+                    continue
+                yield index, out
+
+
+def _same_keys(item: dict, rename) -> BadRow:
+    """The rejection of a JSON object two of whose keys name the same column (« nom » and « Nom »)."""
+    groups: dict[str, list[str]] = {}
+    for key in item:
+        groups.setdefault(rename(key), []).append(key)
+    key, names = next((key, names) for key, names in groups.items() if len(names) > 1)
+    shown = " et ".join(f"« {name} »" for name in names)
+    return BadRow(f"les clés {shown} désignent la même colonne : gardez-en une seule", field=key)
 
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -560,7 +579,7 @@ def open_source(path, *, encoding: str | None = None, format: str | None = None,
             header = next(csv.reader(handle, delimiter=delimiter, strict=True))
         except (StopIteration, csv.Error):
             header = []
-    header = [h.replace("\ufeff", "").strip() for h in header]
+    header = [_nfc(h.replace("\ufeff", "").strip()) for h in header]
     while header and not header[-1]:
         header.pop()  # trailing separators
     if not header or not any(header):

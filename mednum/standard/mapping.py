@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from pathlib import Path
@@ -441,6 +442,18 @@ def _compile(pattern: Any, where: str) -> re.Pattern:
         raise MappingError(f"{where} : expression régulière trop grande ou trop imbriquée") from None
 
 
+def _nfc(data: Any) -> Any:
+    """`data` with every text (keys and values) in Unicode's composed form: « é » typed on a Mac may come
+    as « e » + combining accent, which would not match the same column name in a file."""
+    if isinstance(data, str):
+        return data if data.isascii() else unicodedata.normalize("NFC", data)
+    if isinstance(data, dict):
+        return {_nfc(key): _nfc(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_nfc(item) for item in data]
+    return data
+
+
 def _json_of(text: str, path: Path) -> Any:
     """The JSON of a mapping file, or a MappingError saying where it cannot be read."""
     try:
@@ -474,6 +487,7 @@ class Mapping:
 
     def __init__(self, data: Any, *, name: str = ""):
         self.name = name
+        data = _nfc(data)  # column names compare as the readers give them (composed accents)
         if not isinstance(data, dict):
             raise MappingError("fichier de correspondance : un objet JSON est attendu à la racine")
         fmt = data.get("format", FORMAT)

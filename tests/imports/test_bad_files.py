@@ -349,3 +349,20 @@ def test_truncated_csv_found_midway_says_what_stays(existing, tmp_path):
     assert counts() == (existing[0] + report.created, existing[1] + report.created)
     assert f"Lieux créés : {report.created}" in report.summary_lines()
     assert "Rien n'a été importé." not in report.summary_lines()
+
+
+def test_json_with_a_mapping_warns_of_columns_absent_from_the_first_record(existing, tmp_path):
+    """A CSV header is checked against the mapping; a JSON file was not, and a misspelt column left its
+    field empty in every row without a word. Objects may leave keys out: a warning, not a refusal."""
+    mapping = tmp_path / "correspondance.json"
+    mapping.write_text(json.dumps({"format": "mednum/correspondance-1", "champs": {
+        "id": {"colonne": "ID"}, "nom": {"colonne": "Nom"}, "commune": {"colonne": "Ville"},
+        "code_postal": {"colonne": "CP"}, "date_maj": {"colonne": "MAJ"}, "adresse": {"colonne": "Adresse"},
+        "telephone": {"colonne": "Telephone_typo"},
+    }}), encoding="utf-8")
+    path = tmp_path / "source.json"
+    path.write_text(json.dumps([{"ID": "1", "Nom": "Espace", "Ville": "Reims", "CP": "51100", "MAJ": "2024-01-02",
+                                 "Adresse": "1 rue de Vesle", "Téléphone": "03 26 00 00 00"}]), encoding="utf-8")
+    report = import_lieux(path, "s", mapping=mapping)
+    assert report.exit_status == 0 and report.created == 1
+    assert any("« Telephone_typo » (pour telephone)" in w and "Vérifiez leur orthographe" in w for w in report.warnings)

@@ -126,6 +126,34 @@ def test_header_is_normalised(tmp_path):
     assert normalise_key("\ufeff Code  Postal ") == "code_postal"
 
 
+def test_decomposed_accents_in_the_header_are_composed(tmp_path):
+    """macOS may write « é » as « e » + U+0301: the column must still be found by its usual spelling."""
+    path = tmp_path / "a.csv"
+    path.write_text("ID;Dernie\u0300re MAJ;Te\u0301le\u0301phone\n1;2024-01-02;0102030405\n", encoding="utf-8")
+    assert records(path, normalise_keys=False) == [(2, {"ID": "1", "Dernière MAJ": "2024-01-02", "Téléphone": "0102030405"})]
+    assert records(path)[0][1]["téléphone"] == "0102030405"
+    json_path = tmp_path / "a.json"
+    json_path.write_text('[{"Te\u0301le\u0301phone": "01"}]', encoding="utf-8")
+    assert records(json_path, normalise_keys=False) == [(1, {"Téléphone": "01"})]
+
+
+def test_rows_of_separators_only_are_blank_lines(tmp_path):
+    """Spreadsheets leave rows like « ;;; » after the data: skipped, not rejected."""
+    path = tmp_path / "a.csv"
+    path.write_text("id;nom;commune\n1;a;b\n;;\n;;;;\n ; ;\n2;c;d\n", encoding="utf-8")
+    assert records(path) == [(2, {"id": "1", "nom": "a", "commune": "b"}), (6, {"id": "2", "nom": "c", "commune": "d"})]
+
+
+def test_json_keys_naming_the_same_column_reject_the_record(tmp_path):
+    """« nom » and « Nom » are the same column once normalised: the last one used to win silently."""
+    path = tmp_path / "a.json"
+    path.write_text('[{"id": "1", "nom": "un", "Nom": "deux"}, {"id": "2", "nom": "ok"}]', encoding="utf-8")
+    rows = records(path)
+    assert rows[0][0] == 1 and isinstance(rows[0][1], BadRow)
+    assert rows[0][1].field == "nom" and "« nom » et « Nom » désignent la même colonne" in rows[0][1].reason
+    assert rows[1] == (2, {"id": "2", "nom": "ok"})
+
+
 def test_row_numbers_count_records_as_a_spreadsheet_does(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text('id,nom\n1,"sur\ndeux lignes"\n\n3,"c"\n', encoding="utf-8")

@@ -365,3 +365,11 @@ def test_from_national_format(tmp_path, gironde_rows):
 
     with pytest.raises(MappingError, match="forme non prise en charge"):
         Mapping.from_national_format(write(tmp_path, {"nom": {"dissocier": "x"}}, "bad.json"))
+
+
+def test_column_names_typed_with_decomposed_accents_match(tmp_path):
+    """« Téléphone » typed on a Mac may reach the mapping file as « e » + U+0301; the readers give
+    composed column names: both sides are compared in composed form."""
+    mapping = Mapping.load(write(tmp_path, minimal(telephone={"colonne": "Te\u0301le\u0301phone"})))
+    assert mapping.columns == ["ID", "Téléphone"]
+    assert mapping.apply({"ID": "1", "Téléphone": "0326000000"})["telephone"] == "0326000000"
