@@ -659,13 +659,14 @@ class _Importer:
             return
         if source_file.info.format != "csv" or self.v0:
             return
+        line = getattr(source_file.info, "lines_before_header", 0) + 1  # the header's line
         if self.mapping is not None:
             check = getattr(self.mapping, "check_columns", None)
             if check is not None:
                 try:
                     check(source_file.columns)
                 except self.mapping_error as error:
-                    raise ImportFileError(f"En-tête (ligne 1) : {error}.", line=1, row=1) from None
+                    raise ImportFileError(f"En-tête (ligne {line}) : {error}.", line=line, row=line) from None
             return
         present = set(first_record_keys(source_file))
         missing = [f.name for f in schema.fields() if f.required and f.name not in present]
@@ -673,8 +674,9 @@ class _Importer:
             plural = len(missing) > 1
             raise ImportFileError(
                 f"Colonne{'s' if plural else ''} obligatoire{'s' if plural else ''} absente{'s' if plural else ''} "
-                f"de l'en-tête (ligne 1) : {', '.join(missing)}. Colonnes trouvées : {', '.join(source_file.columns)}.",
-                line=1, row=1,
+                f"de l'en-tête (ligne {line}) : {', '.join(missing)}. Colonnes trouvées : "
+                f"{', '.join(source_file.columns)}.",
+                line=line, row=line,
             )
 
     # ------------------------------------------------------------------ passes

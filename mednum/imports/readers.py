@@ -78,6 +78,7 @@ class FileInfo:
     delimiter: str | None = None
     header: list[str] | None = None
     warnings: list[str] = field(default_factory=list)
+    lines_before_header: int = 0  # 1 for a first line « sep=; » (written by Excel)
 
     def needs_structure_pass(self) -> bool:
         """Whether only a full parse can tell that the file reads to its end.
@@ -267,6 +268,9 @@ def detect_encoding(path: Path, declared: str | None = None) -> str:
 # --- CSV ------------------------------------------------------------------------------------------
 
 
+_EXCEL_SEPARATOR_LINE = re.compile(r"sep=([,;\t|])", re.IGNORECASE)
+
+
 def guess_delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in CSV_DELIMITERS}
     best = max(CSV_DELIMITERS, key=lambda d: counts[d])
@@ -310,13 +314,14 @@ class SourceFile:
         with self._open_text() as handle:
             reader = csv.reader(handle, delimiter=self.info.delimiter, strict=True)
             try:
-                next(reader)
+                for _line in range(self.info.lines_before_header + 1):
+                    next(reader)
             except StopIteration:
                 return
             header = self.info.header
             keys = [normalise_key(h) for h in header] if self.normalise_keys else header
             width = len(keys)
-            row = 1
+            row = self.info.lines_before_header + 1
             while True:
                 row += 1
                 try:
@@ -572,28 +577,42 @@ def open_source(path, *, encoding: str | None = None, format: str | None = None,
 
     with open(path, encoding=encoding, newline="") as handle:
         header_line = handle.readline()
-    delimiter = guess_delimiter(header_line)
+    excel_separator = _EXCEL_SEPARATOR_LINE.fullmatch(header_line.lstrip("\ufeff").rstrip("\r\n"))
+    if excel_separator:  # « sep=; »: Excel's way of naming the separator; the header is the next line
+        delimiter = excel_separator.group(1)
+        info.lines_before_header = 1
+    else:
+        delimiter = guess_delimiter(header_line)
     info.delimiter = delimiter
     with open(path, encoding=encoding, newline="") as handle:
         try:
-            header = next(csv.reader(handle, delimiter=delimiter, strict=True))
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
+            for _line in range(info.lines_before_header):
+                next(reader)
+            header = next(reader)
         except (StopIteration, csv.Error):
             header = []
     header = [_nfc(h.replace("\ufeff", "").strip()) for h in header]
     while header and not header[-1]:
         header.pop()  # trailing separators
+    header_row = info.lines_before_header + 1
     if not header or not any(header):
-        raise ImportFileError("Le fichier CSV n'a pas de ligne d'en-tête (noms des colonnes) en ligne 1.", line=1)
+        raise ImportFileError(
+            f"Le fichier CSV n'a pas de ligne d'en-tête (noms des colonnes) en ligne {header_row}.", line=header_row
+        )
     empty = [str(i + 1) for i, name in enumerate(header) if not name]
     if empty:
         raise ImportFileError(
-            f"En-tête ligne 1 : la ou les colonnes n° {', '.join(empty)} n'ont pas de nom.", line=1, row=1
+            f"En-tête ligne {header_row} : la ou les colonnes n° {', '.join(empty)} n'ont pas de nom.",
+            line=header_row, row=header_row,
         )
     keys = [normalise_key(h) for h in header] if normalise_keys else header
     seen: dict[str, str] = {}
     for name, key in zip(header, keys):
         if key in seen:
-            raise ImportFileError(f"En-tête ligne 1 : la colonne « {name} » apparaît deux fois.", line=1, row=1)
+            raise ImportFileError(
+                f"En-tête ligne {header_row} : la colonne « {name} » apparaît deux fois.", line=header_row, row=header_row
+            )
         seen[key] = name
     info.header = header
     return SourceFile(info, normalise_keys=normalise_keys)

@@ -366,3 +366,13 @@ def test_json_with_a_mapping_warns_of_columns_absent_from_the_first_record(exist
     report = import_lieux(path, "s", mapping=mapping)
     assert report.exit_status == 0 and report.created == 1
     assert any("« Telephone_typo » (pour telephone)" in w and "Vérifiez leur orthographe" in w for w in report.warnings)
+
+
+def test_excel_separator_line(existing, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=;\n" + csv_text([row(1), row(2)], delimiter=";"), encoding="utf-8")
+    report = import_lieux(path, "s")
+    assert report.exit_status == 0 and report.created == 2
+    path.write_text("sep=;\nid;nom\n1;a\n", encoding="utf-8")
+    report = import_lieux(path, "s")
+    assert report.exit_status == 2 and "absentes de l'en-tête (ligne 2)" in report.fatal

@@ -292,3 +292,16 @@ def test_format_is_guessed_from_content_without_extension(tmp_path):
     assert open_source(path).info.format == "json"
     path.write_text("id,nom\n1,a\n", encoding="utf-8")
     assert open_source(path).info.format == "csv"
+
+
+def test_excel_separator_line_names_the_separator(tmp_path):
+    """Excel writes « sep=; » on the first line to name the separator: the header is the next line, and
+    row numbers stay those a spreadsheet shows."""
+    path = tmp_path / "a.csv"
+    path.write_text("\ufeffsep=;\r\nid;nom\r\n1;a, b\r\n2;c\r\n", encoding="utf-8")
+    source = open_source(path)
+    assert source.info.delimiter == ";" and source.columns == ["id", "nom"]
+    assert list(source.records()) == [(3, {"id": "1", "nom": "a, b"}), (4, {"id": "2", "nom": "c"})]
+    path.write_text("sep=,\nid,id\n1,2\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match="En-tête ligne 2 : la colonne « id » apparaît deux fois"):
+        open_source(path)
