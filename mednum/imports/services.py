@@ -25,10 +25,17 @@ def run_import(path, source: str, *, mapping=None, dry_run=False, all_or_nothing
     except Exception as error:  # noqa: BLE001 - the page must show a message, never a server error
         logger.exception("Import de %s impossible", path)
         report = ImportReport(source=source, path=str(path), dry_run=dry_run, all_or_nothing=all_or_nothing)
-        report.fatal = (
-            f"L'import s'est arrêté sur une erreur inattendue ({type(error).__name__}). Relancez-le : "
-            "les lignes déjà enregistrées ne seront pas dupliquées. L'erreur a été journalisée."
-        )
+        if dry_run:
+            report.fatal = (
+                f"La simulation s'est arrêtée sur une erreur inattendue ({type(error).__name__}) ; rien n'a été "
+                "enregistré. L'erreur a été journalisée pour l'équipe technique."
+            )
+        else:
+            report.fatal = (
+                f"L'import s'est arrêté sur une erreur inattendue ({type(error).__name__}). L'erreur a été "
+                "journalisée pour l'équipe technique. Les lignes déjà enregistrées le restent et ne seront pas "
+                "dupliquées si vous relancez l'import."
+            )
         if report_path:
             report.write_csv(report_path)
     finally:

@@ -161,6 +161,11 @@ def test_unexpected_error_is_a_message(staff_client, monkeypatch):
     monkeypatch.setattr(services, "import_lieux", boom)
     response = post(staff_client, csv_text([row(1)]).encode())
     assert response.status_code == 200 and "erreur inattendue" in response.content.decode()
+    assert "Les lignes déjà enregistrées le restent" in response.content.decode()
+    # A simulation writes nothing: it does not speak of rows already recorded.
+    page = post(staff_client, csv_text([row(1)]).encode(), simulation="on").content.decode()
+    assert "La simulation s&#x27;est arrêtée sur une erreur inattendue" in page and "rien n&#x27;a été" in page
+    assert "déjà enregistrées" not in page
 
 
 def test_report_download_needs_permission_and_a_valid_token(client, staff_client):
