@@ -1343,7 +1343,8 @@ class _Importer:
             clashing = [s for s in clashing if wanted[s] in taken or (wanted[s] != s and counts[wanted[s]] > 1)]
             for sid in clashing:
                 base = f"{self.source_slug}_{sid}"
-                wanted[sid] = (base if attempt == 1 else f"{base}_{attempt}")[:255]
+                suffix = "" if attempt == 1 else f"_{attempt}"
+                wanted[sid] = base[: 255 - len(suffix)] + suffix  # the number survives a long id
             attempt += 1
             if attempt > 100:  # pragma: no cover - absurd chain of collisions
                 raise ImportFileError("Impossible d'attribuer un identifiant unique aux lieux.")

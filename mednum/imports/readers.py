@@ -558,7 +558,7 @@ def open_source(path, *, encoding: str | None = None, format: str | None = None,
         suffix = path.suffix.lower()
         if suffix in (".json", ".geojson"):
             format = "json"
-        elif suffix in (".csv", ".tsv", ".txt"):
+        elif suffix in (".csv", ".tsv"):
             format = "csv"
         else:
             format = "json" if first in "[{" else "csv"

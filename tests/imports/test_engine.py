@@ -118,6 +118,19 @@ def test_same_id_from_another_source_gets_the_source_prefix(tmp_path, reims):
     assert SourceRecord.objects.get(source="Réseau C").lieu.id_standard == "reseau-c_lieu-1_2"
 
 
+def test_long_ids_from_sources_with_the_same_slug_still_get_a_number(tmp_path, reims):
+    """« Réseau X » and « reseau x » give the same prefix; with ids near 255 characters, the number used
+    to be cut off by the length limit, and the import stopped (« impossible d'attribuer un identifiant »)."""
+    long_id = "L" * 250
+    path = write_csv(tmp_path / "lieux.csv", [row(1, id=long_id)])
+    for source in ("Réseau A", "Réseau X", "reseau x"):
+        report = import_lieux(path, source)
+        assert report.exit_status == 0 and report.created == 1, report.summary_lines()
+    ids = set(Lieu.objects.values_list("id_standard", flat=True))
+    assert len(ids) == 3 and all(len(i) <= 255 for i in ids)
+    assert any(i.endswith("_2") for i in ids)
+
+
 def test_rejected_rows_are_reported_and_valid_rows_imported(tmp_path, reims):
     rows = [row(1), row(2, services="Danse classique"), row(3, date_maj="", code_postal="ABCDE"), row(4), row(1)]
     path = write_csv(tmp_path / "lieux.csv", rows)

@@ -305,3 +305,11 @@ def test_excel_separator_line_names_the_separator(tmp_path):
     path.write_text("sep=,\nid,id\n1,2\n", encoding="utf-8")
     with pytest.raises(ImportFileError, match="En-tête ligne 2 : la colonne « id » apparaît deux fois"):
         open_source(path)
+
+
+def test_txt_file_is_read_by_its_content(tmp_path):
+    path = tmp_path / "export.txt"
+    path.write_text('[{"id": "1"}]', encoding="utf-8")
+    assert open_source(path).info.format == "json"
+    path.write_text("id;nom\n1;a\n", encoding="utf-8")
+    assert open_source(path).info.format == "csv"
