@@ -105,8 +105,12 @@ def normalise_key(name: str) -> str:
 
 
 def _nfc(name: str) -> str:
-    """A column name with its accents composed (« é », not « e » + combining accent as macOS may write)."""
-    return name if name.isascii() else unicodedata.normalize("NFC", name)
+    """A column name with its accents composed (« é », not « e » + combining accent as macOS may write),
+    without invisible characters (zero-width spaces, BOMs, control characters) that editors leave."""
+    if name.isascii() and name.isprintable():
+        return name
+    name = "".join(char for char in name if unicodedata.category(char) not in ("Cf", "Cc"))
+    return unicodedata.normalize("NFC", name)
 
 
 # --- Encoding -------------------------------------------------------------------------------------

@@ -313,3 +313,11 @@ def test_txt_file_is_read_by_its_content(tmp_path):
     assert open_source(path).info.format == "json"
     path.write_text("id;nom\n1;a\n", encoding="utf-8")
     assert open_source(path).info.format == "csv"
+
+
+def test_invisible_characters_in_column_names_are_dropped(tmp_path):
+    """A zero-width space or a stray control character before « id » made « id » missing although
+    visible in the file."""
+    path = tmp_path / "a.csv"
+    path.write_text("\u200bid;n\u00adom;\x01commune\n1;a;b\n", encoding="utf-8")
+    assert records(path) == [(2, {"id": "1", "nom": "a", "commune": "b"})]
