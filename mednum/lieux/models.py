@@ -13,6 +13,7 @@ as a redirect (`fusionne_dans`), nothing is deleted.
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from mednum.standard import schema
@@ -48,8 +49,16 @@ class Lieu(models.Model):
     code_insee = models.CharField(max_length=5, blank=True, default="")
     adresse = models.CharField(max_length=500)
     complement_adresse = models.CharField(max_length=500, blank=True, default="")
-    latitude = models.FloatField(null=True, blank=True)
-    longitude = models.FloatField(null=True, blank=True)
+    latitude = models.FloatField(
+        null=True, blank=True,
+        validators=[MinValueValidator(-90, "La latitude est comprise entre -90 et 90."),
+                    MaxValueValidator(90, "La latitude est comprise entre -90 et 90.")],
+    )
+    longitude = models.FloatField(
+        null=True, blank=True,
+        validators=[MinValueValidator(-180, "La longitude est comprise entre -180 et 180."),
+                    MaxValueValidator(180, "La longitude est comprise entre -180 et 180.")],
+    )
     typologie = models.CharField(max_length=500, blank=True, default="")
     telephone = models.CharField(max_length=20, blank=True, default="")
     courriels = models.TextField(blank=True, default="")
@@ -105,6 +114,17 @@ class Lieu(models.Model):
 
     class Meta:
         verbose_name = "lieu"
+        constraints = [
+            # A position off the globe (1e308) is refused by every path, not only by forms: on PostgreSQL,
+            # one such point overflows the GiST index's boxes, and other lieux could no longer be written.
+            models.CheckConstraint(
+                condition=(models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90))
+                & (models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180)),
+                name="lieu_position_sur_le_globe",
+                violation_error_message="La position doit être une latitude entre -90 et 90 et une longitude "
+                                        "entre -180 et 180.",
+            ),
+        ]
         indexes = [
             # Every index costs each import's inserts (~8 µs a row, bench/bench_import.py): the lieux are
             # looked up by INSEE code only when no commune could be linked (a commune's page, its export).
