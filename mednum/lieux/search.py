@@ -854,8 +854,10 @@ def lieu_detail(ident: str | int, maintenant: datetime | None = None) -> Detail:
     """A lieu by numeric id or slug. A merged lieu gives `redirection` to its survivor instead."""
     with connections[USING].cursor() as cursor:
         text = str(ident)
+        if "\x00" in text or len(text) > 300:  # no slug or id holds these (PostgreSQL refuses U+0000)
+            return Detail()
         if text.isascii() and text.isdigit():
-            if int(text) > MAX_ID:  # beyond a 64-bit primary key: no such lieu
+            if len(text) > 19 or int(text) > MAX_ID:  # beyond a 64-bit primary key: no such lieu
                 return Detail()
             cursor.execute(f"{_DETAIL_SELECT} WHERE id = %s", [int(text)])
         else:
