@@ -91,9 +91,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "mednum.site.middleware.AdminBadRequestMiddleware",
 ]
 
 ROOT_URLCONF = "mednum.urls"
+CSRF_FAILURE_VIEW = "mednum.site.views.csrf_failure"
 WSGI_APPLICATION = "mednum.wsgi.application"
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 

@@ -19,5 +19,7 @@ urlpatterns = [
     path("", include("mednum.site.urls")),
 ]
 
+handler400 = "mednum.site.views.bad_request"
+handler403 = "mednum.site.views.permission_denied"
 handler404 = "mednum.site.views.page_not_found"
 handler500 = "mednum.site.views.server_error"

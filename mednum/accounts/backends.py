@@ -9,7 +9,7 @@ class EmailBackend(ModelBackend):
 
         User = get_user_model()
         email = (username or kwargs.get("email") or "").strip().lower()
-        if not email or password is None:
+        if not email or password is None or len(email) > 254 or "\x00" in email:  # no account has such an address
             return None
         try:
             user = User.objects.get(email__iexact=email)

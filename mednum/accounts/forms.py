@@ -42,6 +42,11 @@ class EmailAuthenticationForm(auth_forms.AuthenticationForm):
 class EmailAdminAuthenticationForm(AdminAuthenticationForm):
     """The admin's login form: same e-mail handling, French messages that read well."""
 
+    username = forms.CharField(
+        label="Adresse e-mail", max_length=254,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+
     error_messages = {
         **AdminAuthenticationForm.error_messages,
         "invalid_login": "Adresse e-mail ou mot de passe incorrect, ou compte sans accès à l'administration.",

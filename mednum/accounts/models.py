@@ -228,7 +228,11 @@ class RoleAssignment(models.Model):
             )
         if self.content_type_id and self.object_id:
             model = self.content_type.model_class()
-            if model is None or not model._default_manager.filter(pk=self.object_id).exists():
+            try:
+                found = model is not None and model._default_manager.filter(pk=self.object_id).exists()
+            except (ValueError, TypeError, OverflowError):  # « abc » or « 1.5 » for a numeric key
+                found = False
+            if not found:
                 raise ValidationError({"object_id": "Aucun objet de ce type ne porte cet identifiant."})
         if self.user_id and self.role_id:
             duplicates = RoleAssignment.objects.filter(

@@ -1,6 +1,10 @@
 """Request hygiene shared by every page and endpoint."""
 
+import logging
+
 from django.http import Http404, JsonResponse, QueryDict
+
+logger = logging.getLogger(__name__)
 
 
 class StripNulFromQueryMiddleware:
@@ -26,3 +30,61 @@ class StripNulFromQueryMiddleware:
             cleaned._mutable = False
             request.GET = cleaned
         return self.get_response(request)
+
+
+# SQLite's refusals of what a query made of a hand-edited address asks (not failures of the database).
+_SQLITE_INPUT_ERRORS = (
+    "Expression tree is too large",
+    "LIKE or GLOB pattern too complex",
+    "user-defined function raised exception",
+    "too many SQL variables",
+)
+
+
+class AdminBadRequestMiddleware:
+    """The administration (`/admin/`) reads ids, filters and searches from addresses and forms that a
+    person can edit by hand; Django's admin turns some odd values into exceptions (a text where an id is
+    expected, a number beyond 64 bits, a broken regular expression in a filter, a search of a thousand
+    words). Under `/admin/` only:
+
+    - a search (`q`, or `term` of the autocomplete) keeps its first SEARCH_WORDS words and SEARCH_CHARS
+      characters: a longer one made SQLite refuse the query and PostgreSQL search for minutes;
+    - such an exception gives the 400 page in French, and is logged with its traceback, instead of a 500.
+    """
+
+    SEARCH_WORDS = 10
+    SEARCH_CHARS = 200
+    PREFIX = "/admin/"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith(self.PREFIX):
+            for name in ("q", "term"):
+                value = request.GET.get(name)
+                if value and (len(value) > self.SEARCH_CHARS or value.count(" ") >= self.SEARCH_WORDS):
+                    query = request.GET.copy()
+                    query[name] = " ".join(value.split()[: self.SEARCH_WORDS])[: self.SEARCH_CHARS]
+                    query._mutable = False
+                    request.GET = query
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not request.path_info.startswith(self.PREFIX):
+            return None
+        from django.db import DataError, OperationalError
+
+        refused = isinstance(exception, (ValueError, OverflowError, DataError)) or (
+            isinstance(exception, OperationalError) and any(text in str(exception) for text in _SQLITE_INPUT_ERRORS)
+        )
+        if not refused:
+            return None
+        logger.warning("Administration : valeur refusée dans %s %s", request.method, request.path, exc_info=exception)
+        from django.shortcuts import render
+
+        message = (
+            "Une valeur de la demande ne peut pas être lue : un identifiant, un filtre ou une recherche de "
+            "l’adresse ou du formulaire n’a pas la forme attendue."
+        )
+        return render(request, "400.html", {"message": message}, status=400)

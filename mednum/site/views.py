@@ -54,6 +54,28 @@ def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+def bad_request(request, exception=None):
+    """The 400 page. The exception's text is Django's, technical and in English (« Invalid HTTP_HOST
+    header… »): not shown."""
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request, exception=None):
+    """The 403 page, with the reason given by mednum's code (« Vous n'avez pas le droit d'importer des
+    lieux. »); Django's own refusals carry none."""
+    return render(request, "403.html", {"message": str(exception or "")}, status=403)
+
+
+def csrf_failure(request, reason=""):
+    """A form sent without its security token, or with an expired one (Django's page is in English)."""
+    message = (
+        "Le formulaire n’a pas pu être envoyé : la page était ouverte depuis trop longtemps, ou les cookies "
+        "sont bloqués par le navigateur. Rechargez la page, puis envoyez le formulaire à nouveau."
+    )
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+
 _LAST_RESORT_500 = (
     '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Erreur inattendue</title></head>'
     "<body><main><h1>Erreur inattendue</h1><p>Désolé, le service rencontre un problème. "

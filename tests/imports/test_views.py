@@ -45,7 +45,10 @@ def test_anonymous_is_sent_to_login(client):
 
 def test_person_without_the_permission_is_refused(client):
     client.force_login(UserFactory(is_staff=True))
-    assert client.get(URL).status_code == 403
+    response = client.get(URL)
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "<h1>Accès refusé</h1>" in page and "Vous n&#x27;avez pas le droit d&#x27;importer des lieux." in page
 
 
 def test_admin_role_may_import(client):

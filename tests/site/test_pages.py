@@ -155,6 +155,25 @@ def test_404_page(client):
     assert "Aller à la page d’accueil" in page
 
 
+def test_400_page_is_french(client):
+    """A request Django refuses (here a Host header the site does not serve) gets the site's page, not
+    Django's English one."""
+    response = client.get("/", HTTP_HOST="ailleurs.example")
+    assert response.status_code == 400
+    page = html(response)
+    assert '<html lang="fr"' in page and "<h1>Demande incorrecte</h1>" in page
+    assert "Invalid HTTP_HOST" not in page  # Django's technical message is not shown
+
+
+def test_expired_form_gets_a_french_explanation():
+    """A form sent without its security token (page open too long, cookies blocked): Django's page is
+    in English; the site's says what to do."""
+    response = Client(enforce_csrf_checks=True).post("/compte/connexion/", {"username": "a@b.fr", "password": "x"})
+    assert response.status_code == 403
+    page = html(response)
+    assert "<h1>Accès refusé</h1>" in page and "Rechargez la page" in page
+
+
 def test_404_for_an_unknown_commune(client):
     assert client.get("/commune/99999/").status_code == 404
     assert client.get("/commune/3430/").status_code == 404
