@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from mednum import api_reference
 from mednum.lieux import export
@@ -26,7 +26,7 @@ def source_names() -> list[str]:
     return names
 
 
-@require_GET
+@require_safe
 def index(request):
     return render(
         request,
@@ -46,7 +46,7 @@ def index(request):
     )
 
 
-@require_GET
+@require_safe
 def download(request, fmt: str):
     if fmt not in export.FORMATS:
         raise Http404("Format inconnu")

@@ -88,3 +88,19 @@ class AdminBadRequestMiddleware:
             "l’adresse ou du formulaire n’a pas la forme attendue."
         )
         return render(request, "400.html", {"message": message}, status=400)
+
+
+class ApiHeadAsGetMiddleware:
+    """`HEAD` on the JSON API (`/api/`) is answered as `GET` (the server sends the headers only): link
+    checkers and caches ask with HEAD, and Django Ninja knows only the methods it routes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "HEAD" and request.path_info.startswith("/api/"):
+            request.method = "GET"
+            response = self.get_response(request)
+            request.method = "HEAD"
+            return response
+        return self.get_response(request)

@@ -65,3 +65,13 @@ def test_a_nul_in_the_query_string_is_read_as_absent(client, pages):
     assert "Espace numérique" in response.content.decode()
     assert response.wsgi_request.GET["commune"] == "34301"
     assert client.get("/api/v1/communes", {"q\x00": "s\x00ète"}).wsgi_request.GET["q"] == "sète"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sante", "/api/v1/lieux?commune=34301",
+                                  "/api/v1/carte?bbox=3.5,43.3,3.8,43.5&z=12", "/donnees/", "/donnees/lieux.csv",
+                                  "/donnees/lieux.geojson"])
+def test_head_is_answered_like_get(client, pages, path):
+    """Link checkers and caches ask with HEAD: it used to be refused (405) on the API and the downloads."""
+    head, get = client.head(path), client.get(path)
+    assert head.status_code == get.status_code == 200
+    assert head["Content-Type"] == get["Content-Type"]
