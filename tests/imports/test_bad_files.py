@@ -210,17 +210,21 @@ def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-@pytest.mark.parametrize("depth", [5_000, 200_000])
-def test_json_record_nested_too_deep_refuses_the_file(existing, tmp_path, depth):
-    """Valid JSON nested beyond what the parser goes (it used to end the import with a RecursionError):
-    the file is refused like a syntax error, with the record's number and position; nothing is written."""
-    second = json.dumps(row(2))[:-1] + f', "extra": {_nested(depth)}}}'
-    path = tmp_path / "imbrique.json"
+@pytest.mark.parametrize(("extra", "reason"), [
+    (_nested(5_000), "enregistrement trop imbriqué"),
+    (_nested(200_000), "enregistrement trop imbriqué"),
+    ("9" * 4301, "nombre trop long (plus de 4 300 chiffres)"),
+])
+def test_json_python_cannot_read_refuses_the_file(existing, tmp_path, extra, reason):
+    """Valid JSON that Python's parser refuses: nested deeper than it goes (a RecursionError), an integer
+    of more than 4,300 digits (a ValueError); both used to end the import with the exception. The file is
+    refused like a syntax error, with the record's number and position; nothing is written."""
+    second = json.dumps(row(2))[:-1] + f', "extra": {extra}}}'
+    path = tmp_path / "illisible.json"
     path.write_text(f"[{json.dumps(row(1))},\n{second},\n{json.dumps(row(3))}]", encoding="utf-8")
     report = import_lieux(path, "s")
     assert report.exit_status == 2
-    assert report.fatal.startswith("JSON illisible ligne 2, colonne 1 (enregistrement n° 2)")
-    assert "trop imbriqué" in report.fatal
+    assert report.fatal.startswith(f"JSON illisible ligne 2, colonne 1 (enregistrement n° 2) : {reason}")
     assert counts() == existing
 
 
@@ -254,17 +258,6 @@ def test_record_too_deep_to_write_as_json_is_rejected(existing, tmp_path, monkey
     report = import_lieux(path, "s")
     assert report.exit_status == 1 and (report.created, report.rejected) == (2, 1)
     assert report.rejections[0].row == 2 and "trop imbriqué" in report.rejections[0].reason
-
-
-def test_json_integer_too_long_to_read_refuses_the_file(existing, tmp_path):
-    """Python reads integers of at most 4,300 digits (a ValueError used to end the import)."""
-    second = json.dumps(row(2))[:-1] + f', "extra": {"9" * 4301}}}'
-    path = tmp_path / "nombre.json"
-    path.write_text(f"[{json.dumps(row(1))},\n{second}]", encoding="utf-8")
-    report = import_lieux(path, "s")
-    assert report.exit_status == 2
-    assert report.fatal.startswith("JSON illisible ligne 2, colonne 1 (enregistrement n° 2) : nombre trop long")
-    assert counts() == existing
 
 
 def test_not_a_text_file(existing, tmp_path):

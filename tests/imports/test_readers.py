@@ -286,8 +286,9 @@ def test_truncated_json_reports_line_of_the_cut_record(tmp_path):
     assert error.value.row == 31
 
 
-def test_format_is_guessed_from_content_without_extension(tmp_path):
-    path = tmp_path / "donnees"
+@pytest.mark.parametrize("name", ["donnees", "export.txt"])
+def test_format_is_guessed_from_content_without_extension_or_as_txt(tmp_path, name):
+    path = tmp_path / name
     path.write_text('[{"id": "1"}]', encoding="utf-8")
     assert open_source(path).info.format == "json"
     path.write_text("id,nom\n1,a\n", encoding="utf-8")
@@ -305,14 +306,6 @@ def test_excel_separator_line_names_the_separator(tmp_path):
     path.write_text("sep=,\nid,id\n1,2\n", encoding="utf-8")
     with pytest.raises(ImportFileError, match="En-tête ligne 2 : la colonne « id » apparaît deux fois"):
         open_source(path)
-
-
-def test_txt_file_is_read_by_its_content(tmp_path):
-    path = tmp_path / "export.txt"
-    path.write_text('[{"id": "1"}]', encoding="utf-8")
-    assert open_source(path).info.format == "json"
-    path.write_text("id;nom\n1;a\n", encoding="utf-8")
-    assert open_source(path).info.format == "csv"
 
 
 def test_invisible_characters_in_column_names_are_dropped(tmp_path):
