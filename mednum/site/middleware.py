@@ -92,15 +92,25 @@ class AdminBadRequestMiddleware:
 
 class ApiHeadAsGetMiddleware:
     """`HEAD` on the JSON API (`/api/`) is answered as `GET` (the server sends the headers only): link
-    checkers and caches ask with HEAD, and Django Ninja knows only the methods it routes."""
+    checkers and caches ask with HEAD, and Django Ninja knows only the methods it routes. A method the
+    API does not take (POST…) gets its 405 with a French message, like the API's other errors."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method == "HEAD" and request.path_info.startswith("/api/"):
+        if not request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        if request.method == "HEAD":
             request.method = "GET"
             response = self.get_response(request)
             request.method = "HEAD"
             return response
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 405:
+            allowed = response.get("Allow", "GET")
+            french = JsonResponse({"detail": f"Méthode {request.method} non acceptée ici : utilisez {allowed}."},
+                                  status=405)
+            french["Allow"] = allowed
+            return french
+        return response

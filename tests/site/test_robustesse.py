@@ -75,3 +75,10 @@ def test_head_is_answered_like_get(client, pages, path):
     head, get = client.head(path), client.get(path)
     assert head.status_code == get.status_code == 200
     assert head["Content-Type"] == get["Content-Type"]
+
+
+def test_a_method_the_api_does_not_take_is_explained_in_french(client, pages):
+    response = client.post("/api/v1/lieux?commune=34301")
+    assert response.status_code == 405
+    assert response.json()["detail"].startswith("Méthode POST non acceptée ici : utilisez GET")
+    assert "GET" in response["Allow"]
