@@ -5,6 +5,7 @@ import logging
 from django.http import Http404, JsonResponse, QueryDict
 
 logger = logging.getLogger(__name__)
+_UTF8 = {"ensure_ascii": False}  # accents written as such, as in the API's other answers
 
 
 class StripNulFromQueryMiddleware:
@@ -21,7 +22,7 @@ class StripNulFromQueryMiddleware:
     def __call__(self, request):
         if "\x00" in request.path_info:  # no address of the site holds one (PostgreSQL refuses it in text)
             if request.path_info.startswith("/api/"):
-                return JsonResponse({"detail": "Adresse introuvable."}, status=404)
+                return JsonResponse({"detail": "Adresse introuvable."}, status=404, json_dumps_params=_UTF8)
             raise Http404("Adresse introuvable")
         if "%00" in request.META.get("QUERY_STRING", ""):
             cleaned = QueryDict(mutable=True)
@@ -110,7 +111,7 @@ class ApiHeadAsGetMiddleware:
         if response.status_code == 405:
             allowed = response.get("Allow", "GET")
             french = JsonResponse({"detail": f"Méthode {request.method} non acceptée ici : utilisez {allowed}."},
-                                  status=405)
+                                  status=405, json_dumps_params=_UTF8)
             french["Allow"] = allowed
             return french
         return response
