@@ -18,10 +18,13 @@ Standard library only (urllib), no new dependency.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
+import math
 import re
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,9 +32,17 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from mednum.standard.normalise import in_france
+
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "mednum-import/1.0"
+# An answer of the search API for one address is a few kilobytes: more is not an answer to read.
+MAX_ANSWER_BYTES = 1 << 20
+# What a failing service may raise while answering: timeouts and connections (OSError), HTTP errors
+# (URLError), malformed HTTP (HTTPException: truncated body, bad status line, header too long), bad
+# or absurdly nested JSON (ValueError, RecursionError).
+_SERVICE_ERRORS = (OSError, urllib.error.URLError, http.client.HTTPException, ValueError, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +98,27 @@ class BanGeocoder:
         return f"{self.base_url}/search/?{urllib.parse.urlencode(params)}"
 
     def _fetch(self, url: str) -> dict:
+        """The JSON answer, read within `timeout` seconds in all (not per read: a service that sends a
+        byte a second would otherwise hold the import or the search for minutes) and MAX_ANSWER_BYTES."""
+        deadline = time.monotonic() + self.timeout
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
         with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - configured URL
-            return json.loads(response.read().decode("utf-8"))
+            body = bytearray()
+            while chunk := response.read1(65536):
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise ValueError(f"réponse de plus de {MAX_ANSWER_BYTES} octets")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"réponse incomplète après {self.timeout:g} s")
+            return json.loads(body.decode("utf-8"))
 
     def _accept(self, query: GeocodeQuery, feature: dict) -> GeocodeResult | None:
         properties = feature.get("properties") or {}
         coordinates = (feature.get("geometry") or {}).get("coordinates") or []
         score = float(properties.get("score") or 0)
         longitude, latitude = float(coordinates[0]), float(coordinates[1])
+        if not (math.isfinite(score) and math.isfinite(latitude) and math.isfinite(longitude)):
+            return None
         citycode = str(properties.get("citycode") or "")
         postcode = str(properties.get("postcode") or "")
         if score < self.min_score:
@@ -105,9 +128,10 @@ class BanGeocoder:
                 return None
         elif query.code_postal and postcode and postcode != query.code_postal:
             return None
-        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        if not in_france(latitude, longitude):  # swapped coordinates, (0, 0)…: not a French address
             return None
-        return GeocodeResult(latitude, longitude, score, citycode, postcode, str(properties.get("label") or ""))
+        label = "".join(char for char in str(properties.get("label") or "")[:300] if char.isprintable())
+        return GeocodeResult(latitude, longitude, score, citycode, postcode, label[:200])
 
     def geocode(self, query: GeocodeQuery) -> GeocodeResult | None:
         if not query.text:
@@ -123,8 +147,7 @@ class BanGeocoder:
             features = payload.get("features") if isinstance(payload, dict) else None
             if not isinstance(features, list):
                 raise ValueError("réponse sans « features »")
-        except (OSError, urllib.error.URLError, ValueError, TimeoutError) as error:
-            # OSError covers timeouts and connection errors, ValueError bad JSON (JSONDecodeError).
+        except _SERVICE_ERRORS as error:
             with self._lock:
                 self.stats["errors"] += 1
                 self._consecutive_errors += 1
@@ -155,9 +178,20 @@ class BanGeocoder:
         if not queries or self.disabled:
             return [None] * len(queries)
         if self.max_workers == 1 or len(queries) == 1:
-            return [self.geocode(q) for q in queries]
+            return [self._geocode_or_none(q) for q in queries]
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(queries))) as pool:
-            return list(pool.map(self.geocode, queries))
+            return list(pool.map(self._geocode_or_none, queries))
+
+    def _geocode_or_none(self, query: GeocodeQuery) -> GeocodeResult | None:
+        """`geocode`, where anything unforeseen costs this query only, not the batch's good answers."""
+        try:
+            return self.geocode(query)
+        except Exception:  # noqa: BLE001 - counted as a service error, like the foreseen ones
+            logger.exception("Géocodage de %r : erreur inattendue", query.text)
+            with self._lock:
+                self.stats["errors"] += 1
+                self._consecutive_errors += 1
+            return None
 
 
 def geocoder_from_settings(timeout: float | None = None) -> BanGeocoder | None:

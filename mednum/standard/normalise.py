@@ -272,6 +272,11 @@ def _territory_of_point(lat: float, lon: float) -> str | None:
     return None
 
 
+def in_france(lat: float, lon: float) -> bool:
+    """Whether the point lies in metropolitan France or an overseas territory (the boxes above)."""
+    return _territory_of_point(lat, lon) is not None
+
+
 def _digits(text: str) -> bool:
     """Only the digits 0 to 9 (`str.isdigit` also accepts « ² », « ٥ », « ５ »…)."""
     return text.isascii() and text.isdigit()

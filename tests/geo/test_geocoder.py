@@ -42,6 +42,38 @@ class FakeBan(BaseHTTPRequestHandler):
             return self._send(200, b'{"features": [')
         if "vide" in q:
             return self._send(200, json.dumps({"type": "FeatureCollection", "features": []}).encode())
+        # Malformed HTTP and absurd answers (each used to escape the adapter, or to be believed):
+        if "tronque" in q:  # announces more than it sends, then closes
+            self.send_response(200)
+            self.send_header("Content-Length", "5000")
+            self.end_headers()
+            return self.wfile.write(b'{"features": [')
+        if "statut" in q:  # not HTTP at all
+            return self.wfile.write(b"bonjour\r\n\r\n")
+        if "goutte" in q:  # a byte every 0.2 s: each read is quick, the whole answer is not
+            self.send_response(200)
+            self.send_header("Content-Length", "200")
+            self.end_headers()
+            for _ in range(200):
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return None
+                time.sleep(0.2)
+            return None
+        if "profond" in q:
+            return self._send(200, b'{"features": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+        if "nan" in q:
+            return self._send(200, b'{"features": [{"geometry": {"coordinates": [4.03, 49.25]}, '
+                                   b'"properties": {"score": NaN, "citycode": "51454", "postcode": "51100"}}]}')
+        if "inverse" in q:  # [lat, lon] instead of [lon, lat]
+            return self._send(200, json.dumps({"features": [feature(4.03, 49.25)]}).encode())
+        if "zero" in q:
+            return self._send(200, json.dumps({"features": [feature(0, 0)]}).encode())
+        if "etiquette" in q:
+            label = "1 Rue de Vesle\x00\u202e" + "x" * 100_000
+            return self._send(200, json.dumps({"features": [feature(49.25, 4.03, label=label)]}).encode())
         if "douteux" in q:
             return self._send(200, json.dumps({"features": [feature(49.25, 4.03, score=0.3)]}).encode())
         if "ailleurs" in q:
@@ -113,6 +145,47 @@ def test_stops_calling_after_consecutive_errors(ban):
     geocoder.geocode_many([query(f"erreur {n}") for n in range(10)])
     assert len(FakeBan.requests) == 3 and geocoder.disabled
     assert geocoder.geocode(query()) is None
+
+
+@pytest.mark.parametrize("adresse", ["tronque", "statut", "profond"])
+def test_malformed_answers_are_errors(ban, adresse):
+    """A truncated body (IncompleteRead), a bad status line (BadStatusLine) or JSON nested too deep
+    (RecursionError) escaped the adapter: the search page answered 500."""
+    geocoder = BanGeocoder(ban, timeout=1)
+    assert geocoder.geocode(query(adresse)) is None
+    assert geocoder.stats["errors"] == 1
+
+
+def test_an_answer_that_trickles_in_is_cut_at_the_timeout(ban):
+    """Each byte arrives well within the timeout, but the whole answer would take 40 s."""
+    geocoder = BanGeocoder(ban, timeout=1)
+    started = time.monotonic()
+    assert geocoder.geocode(query("goutte")) is None
+    assert time.monotonic() - started < 3
+    assert geocoder.stats["errors"] == 1
+
+
+@pytest.mark.parametrize("adresse", ["nan", "inverse", "zero"])
+def test_absurd_positions_and_scores_are_not_believed(ban, adresse):
+    """A NaN score passed `score < min_score`; swapped coordinates or (0, 0) passed for the right
+    commune code."""
+    geocoder = BanGeocoder(ban, timeout=1)
+    assert geocoder.geocode(query(adresse)) is None
+    assert geocoder.stats["errors"] == 0 and geocoder.stats["rejected"] == 1
+
+
+def test_the_label_is_cut_and_cleaned(ban):
+    result = BanGeocoder(ban, timeout=1).geocode(query("etiquette"))
+    assert result is not None and len(result.label) == 200
+    assert result.label.startswith("1 Rue de Vesle") and "\x00" not in result.label and "\u202e" not in result.label
+
+
+def test_one_bad_answer_costs_its_query_only(ban):
+    """In a batch, an error used to escape `pool.map` and the import dropped every answer of the batch."""
+    geocoder = BanGeocoder(ban, timeout=1, max_workers=4)
+    results = geocoder.geocode_many([query(), query("tronque"), query("2 rue de Vesle"), query("profond")])
+    assert [r is not None for r in results] == [True, False, True, False]
+    assert geocoder.stats["errors"] == 2
 
 
 def test_unreachable_service():
