@@ -522,7 +522,7 @@ class Normaliser:
     @staticmethod
     def _clean(name: str, text: str) -> str:
         if name in MULTILINE_FIELDS:
-            text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n"))
+            text = CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))  # a lone CR (old Mac) too
         else:
             text = _SPACES.sub(" ", CONTROL_CHARS.sub("", text))
         return text.strip()

@@ -267,3 +267,24 @@ class TestRealSources:
         second = tmp_path / "second.csv"
         call_command("export_lieux", "-o", str(second))
         assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_lone_carriage_return_in_a_text_still_exports_a_valid_csv_and_round_trips(db, tmp_path):
+    """« Ligne 1\\rLigne 2 » (a line break as old Mac software writes it) was kept as is: the exported CSV
+    had 40 frictionless errors and its re-import lost the lieu. The normaliser makes it a line feed."""
+    from tests.imports.conftest import row, write_json
+
+    report = engine.import_lieux(write_json(tmp_path / "cr.json", [
+        row(1, presentation_detail="Ligne 1\rLigne 2\r\nLigne 3", adresse="1 rue\rde Vesle"), row(2),
+    ]), "json")
+    assert report.exit_status == 0, report.summary_lines()
+    assert Lieu.objects.get(id_standard="lieu-1").presentation_detail == "Ligne 1\nLigne 2\nLigne 3"
+    assert Lieu.objects.get(id_standard="lieu-1").adresse == "1 rue de Vesle"
+    first = tmp_path / "premier.csv"
+    call_command("export_lieux", "-o", str(first))
+    assert export.validate_csv(first) == []
+    Lieu.objects.all().delete()
+    assert engine.import_lieux(first, "export").rejected == 0
+    second = tmp_path / "second.csv"
+    call_command("export_lieux", "-o", str(second))
+    assert first.read_bytes() == second.read_bytes()
