@@ -76,10 +76,23 @@ class _Invalide:
         self.message = message
 
 
+# A rule made of a comment alone (« "sur rendez-vous" », « Mo-Fr 09:00-12:00 || "sur rendez-vous" »):
+# the OSM specification gives it the state « unknown »; opening-hours-py reads it as open at every
+# hour, so that « ouvert maintenant » listed such a lieu on Sunday at 3 a.m. It is given its keyword.
+_COMMENT_ONLY_RULE = re.compile(r'(^|;|\|\||,)(\s*)("[^"]*")(?=\s*(?:;|\|\||,|$))')
+# Days that no year has: opening-hours-py accepts « Feb 30 » and then reads the rule as every day.
+_IMPOSSIBLE_DAY = re.compile(r"\b(?:Feb\s*(?:3[0-9])|(?:Apr|Jun|Sep|Nov)\s*31|[A-Z][a-z]{2}\s*(?:3[2-9]|[4-9][0-9]))\b")
+
+
 @lru_cache(maxsize=16384)
 def _parse(texte: str, fuseau: str) -> OpeningHours | _Invalide | None:
     if not texte:
         return None
+    impossible = _IMPOSSIBLE_DAY.search(texte)
+    if impossible:
+        return _Invalide(f"Date qui n'existe pas dans les horaires (« {impossible.group()} »).")
+    if '"' in texte:
+        texte = _COMMENT_ONLY_RULE.sub(r"\1\2unknown \3", texte)
     try:
         return OpeningHours(texte, timezone=_zone(fuseau), country=PAYS, max_interval_days=MAX_INTERVAL_DAYS)
     except ParserError as exc:
@@ -297,11 +310,14 @@ class JourHoraires:
 
     @property
     def ferme(self) -> bool:
-        return not self.intervalles
+        return not self.intervalles and not self.commentaires
 
     @property
     def libelle(self) -> str:
         if not self.intervalles:
+            if self.commentaires:  # « Sur rendez-vous »: neither open hours nor « Fermé »
+                texte = ", ".join(self.commentaires)
+                return texte[:1].upper() + texte[1:]
             return "Fermé"
         if self.intervalles == [("00:00", "24:00")]:
             texte = "Ouvert 24 h/24"
@@ -354,7 +370,11 @@ def semaine(
     except Exception:  # noqa: BLE001
         return Semaine(horaires or "", False, True, message="Horaires illisibles.")
     for start, end, state, commentaire in intervals:
-        if state != State.OPEN or end is None or end <= start:
+        if end is None or end <= start:
+            continue
+        if state == State.UNKNOWN and commentaire:  # « sur rendez-vous »: said on the day, no hours shown
+            _commenter(jours, lundi, start, end, commentaire.strip())
+        if state != State.OPEN:
             continue
         _placer(jours, lundi, start, end, (commentaire or "").strip())
     return Semaine(texte, True, True, jours)
@@ -374,6 +394,15 @@ def _placer(jours: list[JourHoraires], lundi: date, start: datetime, end: dateti
             fin_txt = "24:00" if morceau_fin == minuit else _hhmm(morceau_fin)
             _ajouter(jours, lundi, curseur.date(), _hhmm(curseur), fin_txt, commentaire)
         curseur = minuit
+
+
+def _commenter(jours: list[JourHoraires], lundi: date, start: datetime, end: datetime, commentaire: str) -> None:
+    jour = start.date()
+    while datetime.combine(jour, time(0, 0), start.tzinfo) < end:
+        index = (jour - lundi).days
+        if 0 <= index < 7 and commentaire not in jours[index].commentaires:
+            jours[index].commentaires.append(commentaire)
+        jour += timedelta(days=1)
 
 
 def _ajouter(jours, lundi, jour: date, debut: str, fin: str, commentaire: str) -> None:

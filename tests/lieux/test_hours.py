@@ -178,3 +178,38 @@ def test_invalid_hours_for_moderators():
     ids = set(hours.invalid_hours_queryset().values_list("id", flat=True))
     assert ids == {bad1.id, bad2.id, bad3.id}
     assert merged.id not in ids
+
+
+# --- comments alone, impossible dates -----------------------------------------------------------------
+
+DIMANCHE_3H = datetime(2026, 11, 29, 3, 0, tzinfo=PARIS)
+
+
+@pytest.mark.parametrize("texte", ['"sur rendez-vous"', 'Mo-Fr 09:00-12:00 || "sur rendez-vous"'])
+def test_a_comment_alone_is_not_open(texte):
+    """opening-hours-py reads a rule made of a comment alone as open at every hour: « ouvert maintenant »
+    listed « sur rendez-vous » on Sunday at 3 a.m., and the week table said 00:00–24:00 every day. The
+    OSM specification makes such a rule « unknown »."""
+    assert hours.est_ouvert(texte, DIMANCHE_3H) is False
+    assert hours.state_at(texte, DIMANCHE_3H).libelle == "Sur rendez-vous"
+    assert hours.ouvert_le_week_end(texte, DIMANCHE_3H) is not True
+    semaine = hours.semaine(texte, DIMANCHE_3H)
+    assert semaine.valide and all("24:00" not in jour.libelle for jour in semaine.jours)
+    assert semaine.jours[6].libelle == "Sur rendez-vous"
+    # The hours before « || » still count.
+    assert hours.est_ouvert(texte, datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)) is ("09:00" in texte)
+
+
+@pytest.mark.parametrize("texte", ["Feb 30 02:00-04:00", "Apr 31 10:00-12:00", "Nov 31 off; Mo-Fr 09:00-12:00"])
+def test_a_day_that_does_not_exist_makes_the_hours_to_check(texte):
+    """opening-hours-py accepts « Feb 30 » and then reads the rule as every day (open at 03:00 daily)."""
+    assert hours.est_ouvert(texte, DIMANCHE_3H) is False
+    assert hours.est_valide(texte) is False
+    assert "n'existe pas" in hours.erreur(texte)
+    assert hours.state_at(texte, DIMANCHE_3H).libelle == "Horaires à vérifier"
+
+
+def test_comments_inside_rules_are_unchanged():
+    texte = 'Mo-Fr 09:00-12:00 "sur rendez-vous"; Sa 10:00-12:00'
+    assert hours.est_ouvert(texte, datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)) is True
+    assert hours.semaine(texte, DIMANCHE_3H).jours[0].libelle == "09:00 – 12:00 (sur rendez-vous)"
