@@ -343,3 +343,37 @@ class TestWithImportEngine:
         dedup.run_dedup()
         assert SourceRecord.objects.get(source="A").lieu_id == SourceRecord.objects.get(source="B").lieu_id
         assert Lieu.objects.filter(fusionne_dans__isnull=True).count() == 1
+
+
+class TestCrowds:
+    """Lieux piled up at one point, or without a position, in one commune: no evidence to pair them all."""
+
+    def test_a_point_shared_by_many_lieux_does_not_pair_them_all(self):
+        """500 lieux at one point (a source placing them at the commune's centre) made 124,750 candidate
+        pairs and as many review items."""
+        crowd = [dedup.features(i, f"Médiathèque numéro {i}", "1 place de la Mairie", "Reims", "51100", "51454",
+                                "49.2535", "4.0276", "", "", "") for i in range(200)]
+        assert len(dedup.candidate_pairs(crowd)) == 0
+        # Still paired: a shared SIRET, and a lieu placed elsewhere nearby.
+        crowd[0] = dedup.features(0, "Médiathèque numéro 0", "", "Reims", "51100", "51454", "49.2535", "4.0276",
+                                  "21510454300017", "", "")
+        crowd[1] = dedup.features(1, "Médiathèque numéro 1", "", "Reims", "51100", "51454", "49.2535", "4.0276",
+                                  "21510454300017", "", "")
+        crowd.append(dedup.features(200, "Médiathèque numéro 7", "", "Reims", "51100", "51454", "49.2536", "4.0277",
+                                    "", "", ""))
+        pairs = dedup.candidate_pairs(crowd)
+        assert (0, 1) in pairs and (7, 200) in pairs
+        assert len(pairs) < 300
+
+    def test_a_few_lieux_at_one_point_are_still_compared(self):
+        few = [dedup.features(i, name, "1 place de la Mairie", "Reims", "51100", "51454", "49.2535", "4.0276",
+                              "", "", "") for i, name in enumerate(["Médiathèque Jean Moulin", "Médiathèque J. Moulin"])]
+        assert dedup.candidate_pairs(few) == {(0, 1)}
+
+    def test_long_values_are_compared_on_their_start(self):
+        """SequenceMatcher is quadratic in the length (two 500-character names: ~10 ms a pair, see
+        bench/bench_dedup.py for speed): names and addresses are compared on their first RATIO_CHARS."""
+        head = "Espace public numérique de la communauté de communes " * 4
+        assert len(head) > dedup.RATIO_CHARS
+        assert dedup._ratio(head + "x" * 300, head + "y" * 300) == 1.0
+        assert dedup._ratio("Médiathèque Jean Moulin", "Médiathèque J. Moulin") < 1.0
