@@ -850,6 +850,12 @@ class Detail:
 MAX_ID = 2**63 - 1  # largest primary key (BigAutoField)
 
 
+def identifiant_possible(text: str) -> bool:
+    """Whether `text` (digits 0-9 only) can be a lieu's primary key: at most 19 digits and MAX_ID
+    (Python reads integers of at most 4,300 digits; a longer one raised ValueError)."""
+    return text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID
+
+
 def lieu_detail(ident: str | int, maintenant: datetime | None = None) -> Detail:
     """A lieu by numeric id or slug. A merged lieu gives `redirection` to its survivor instead."""
     with connections[USING].cursor() as cursor:
@@ -857,7 +863,7 @@ def lieu_detail(ident: str | int, maintenant: datetime | None = None) -> Detail:
         if "\x00" in text or len(text) > 300:  # no slug or id holds these (PostgreSQL refuses U+0000)
             return Detail()
         if text.isascii() and text.isdigit():
-            if len(text) > 19 or int(text) > MAX_ID:  # beyond a 64-bit primary key: no such lieu
+            if not identifiant_possible(text):  # beyond a 64-bit primary key: no such lieu
                 return Detail()
             cursor.execute(f"{_DETAIL_SELECT} WHERE id = %s", [int(text)])
         else:

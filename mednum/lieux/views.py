@@ -497,8 +497,10 @@ _REF = re.compile(r"^(?:(?P<slug>[-a-z0-9_]*)-)?(?P<pk>\d+)$")
 
 
 def lieu_depuis_ref(ref: str) -> Lieu:
+    from mednum.lieux.search import identifiant_possible
+
     match = _REF.match(ref)
-    if not match or len(match["pk"]) > 19 or int(match["pk"]) > 2**63 - 1:  # no 64-bit primary key that large
+    if not match or not identifiant_possible(match["pk"]):
         raise Http404("Adresse de lieu inconnue")
     return get_object_or_404(Lieu.objects.select_related("commune__departement__region", "fusionne_dans"), pk=int(match["pk"]))
 
