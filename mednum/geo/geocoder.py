@@ -148,12 +148,7 @@ class BanGeocoder:
             if not isinstance(features, list):
                 raise ValueError("réponse sans « features »")
         except _SERVICE_ERRORS as error:
-            with self._lock:
-                self.stats["errors"] += 1
-                self._consecutive_errors += 1
-                if self.disabled:
-                    logger.warning("Géocodeur désactivé pour cet import après %s erreurs consécutives.",
-                                   self._consecutive_errors)
+            self._count_error()
             logger.info("Géocodage impossible pour %r : %s", query.text, error)
             return None
         with self._lock:
@@ -188,10 +183,17 @@ class BanGeocoder:
             return self.geocode(query)
         except Exception:  # noqa: BLE001 - counted as a service error, like the foreseen ones
             logger.exception("Géocodage de %r : erreur inattendue", query.text)
-            with self._lock:
-                self.stats["errors"] += 1
-                self._consecutive_errors += 1
+            self._count_error()
             return None
+
+    def _count_error(self) -> None:
+        """One more failure of the service; after `max_consecutive_errors` in a row, it is not called again."""
+        with self._lock:
+            self.stats["errors"] += 1
+            self._consecutive_errors += 1
+            if self._consecutive_errors == self.max_consecutive_errors:
+                logger.warning("Géocodeur désactivé pour cet import après %s erreurs consécutives.",
+                               self._consecutive_errors)
 
 
 def geocoder_from_settings(timeout: float | None = None) -> BanGeocoder | None:
