@@ -2,7 +2,9 @@
 
 import logging
 
+from django.db import DataError, OperationalError
 from django.http import Http404, JsonResponse, QueryDict
+from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
 _UTF8 = {"ensure_ascii": False}  # accents written as such, as in the API's other answers
@@ -74,16 +76,12 @@ class AdminBadRequestMiddleware:
     def process_exception(self, request, exception):
         if not request.path_info.startswith(self.PREFIX):
             return None
-        from django.db import DataError, OperationalError
-
         refused = isinstance(exception, (ValueError, OverflowError, DataError)) or (
             isinstance(exception, OperationalError) and any(text in str(exception) for text in _SQLITE_INPUT_ERRORS)
         )
         if not refused:
             return None
         logger.warning("Administration : valeur refusée dans %s %s", request.method, request.path, exc_info=exception)
-        from django.shortcuts import render
-
         message = (
             "Une valeur de la demande ne peut pas être lue : un identifiant, un filtre ou une recherche de "
             "l’adresse ou du formulaire n’a pas la forme attendue."
