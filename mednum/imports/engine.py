@@ -644,12 +644,12 @@ class _Importer:
             logger.exception("Détection v0.1 impossible")
             return False
 
-    def _check_header(self, source_file: SourceFile) -> None:
+    def _check_header(self, source_file: SourceFile, first=None) -> None:
         """CSV header: the standard's required columns, or every column the mapping reads. JSON with a
-        mapping: a warning for the columns absent from the first object (an object may leave out a key)."""
+        mapping: a warning for the columns absent from `first`, the file's first object (an object may
+        leave out a key)."""
         if source_file.info.format == "json" and self.mapping is not None and not self.v0:
             missing = getattr(self.mapping, "missing_columns", None)
-            first = next((record for _row, record in source_file.records()), None)
             if missing is not None and isinstance(first, dict) and (absent := missing(first.keys())):
                 details = " ; ".join(f"« {column} » (pour {', '.join(fields)})" for column, fields in absent.items())
                 self.report.warnings.append(
@@ -962,7 +962,7 @@ class _Importer:
                 # dropped with a warning instead.
                 strict = self.mapping is None and not self.v0
                 self.normaliser = self.normaliser_class(communes=self.communes, strict_enums=strict)
-            self._check_header(source_file)
+            self._check_header(source_file, first)
             self._prepare_db()
 
             if self.all_or_nothing:
