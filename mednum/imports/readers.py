@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mednum.standard.text import composed
+
 CHUNK_BYTES = 1 << 20
 # A single JSON record larger than this is refused (protects memory against a runaway string).
 MAX_RECORD_CHARS = 64 * 1024 * 1024
@@ -100,17 +102,16 @@ class FileInfo:
 
 def normalise_key(name: str) -> str:
     """Column name as the standard writes it: no BOM, no surrounding blanks, lower case, `_` for blanks."""
-    name = _nfc(name.replace("\ufeff", "").strip()).lower()
+    name = _column_name(name.replace("\ufeff", "").strip()).lower()
     return "_".join(name.split())
 
 
-def _nfc(name: str) -> str:
-    """A column name with its accents composed (« é », not « e » + combining accent as macOS may write),
-    without invisible characters (zero-width spaces, BOMs, control characters) that editors leave."""
+def _column_name(name: str) -> str:
+    """A column name with its accents composed (`composed`), without invisible characters (zero-width
+    spaces, BOMs, control characters) that editors leave."""
     if name.isascii() and name.isprintable():
         return name
-    name = "".join(char for char in name if unicodedata.category(char) not in ("Cf", "Cc"))
-    return unicodedata.normalize("NFC", name)
+    return composed("".join(char for char in name if unicodedata.category(char) not in ("Cf", "Cc")))
 
 
 # --- Encoding -------------------------------------------------------------------------------------
@@ -357,7 +358,7 @@ class SourceFile:
     # -- JSON --
     def _json_records(self) -> Iterator[tuple[int, dict | BadRow]]:
         cache: dict[str, str] = {}
-        rename = normalise_key if self.normalise_keys else _nfc
+        rename = normalise_key if self.normalise_keys else _column_name
         with self._open_text() as handle:
             for index, item in iter_json_array(handle):
                 if type(item) is not dict:
@@ -596,7 +597,7 @@ def open_source(path, *, encoding: str | None = None, format: str | None = None,
             header = next(reader)
         except (StopIteration, csv.Error):
             header = []
-    header = [_nfc(h.replace("\ufeff", "").strip()) for h in header]
+    header = [_column_name(h.replace("\ufeff", "").strip()) for h in header]
     while header and not header[-1]:
         header.pop()  # trailing separators
     header_row = info.lines_before_header + 1

@@ -17,14 +17,13 @@ import datetime as dt
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from pathlib import Path
 from typing import Any
 
 from mednum.standard import schema
-from mednum.standard.text import fold, fold_phrase
+from mednum.standard.text import composed, fold, fold_phrase
 
 FORMAT = "mednum/correspondance-1"
 # Fields whose value is a `|`-separated list: the only ones where rules and tables may add values.
@@ -442,15 +441,15 @@ def _compile(pattern: Any, where: str) -> re.Pattern:
         raise MappingError(f"{where} : expression régulière trop grande ou trop imbriquée") from None
 
 
-def _nfc(data: Any) -> Any:
-    """`data` with every text (keys and values) in Unicode's composed form: « é » typed on a Mac may come
-    as « e » + combining accent, which would not match the same column name in a file."""
+def _composed_json(data: Any) -> Any:
+    """`data` with every text (keys and values) `composed`: « é » typed on a Mac may come as « e » +
+    combining accent, which would not match the same column name in a file."""
     if isinstance(data, str):
-        return data if data.isascii() else unicodedata.normalize("NFC", data)
+        return composed(data)
     if isinstance(data, dict):
-        return {_nfc(key): _nfc(value) for key, value in data.items()}
+        return {_composed_json(key): _composed_json(value) for key, value in data.items()}
     if isinstance(data, list):
-        return [_nfc(item) for item in data]
+        return [_composed_json(item) for item in data]
     return data
 
 
@@ -487,7 +486,7 @@ class Mapping:
 
     def __init__(self, data: Any, *, name: str = ""):
         self.name = name
-        data = _nfc(data)  # column names compare as the readers give them (composed accents)
+        data = _composed_json(data)  # column names compare as the readers give them (composed accents)
         if not isinstance(data, dict):
             raise MappingError("fichier de correspondance : un objet JSON est attendu à la racine")
         fmt = data.get("format", FORMAT)

@@ -18,6 +18,12 @@ _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+def composed(text: str) -> str:
+    """`text` with its accents composed (« é », not « e » + combining accent, as macOS may write it):
+    the form in which mednum compares column names."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def strip_accents(text: str) -> str:
     """Lower case without diacritics; œ/æ/ß spelled out (they have no decomposition).
 
