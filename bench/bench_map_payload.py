@@ -94,9 +94,7 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=800)
-    parser.add_argument("--engines", default="")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--engine", default="sqlite", help=argparse.SUPPRESS)
+    bench_nearest.add_engine_arguments(parser)
     args = parser.parse_args(argv)
     if args.child:
         child(args.engine, args.size, args.width, args.height)

@@ -392,6 +392,14 @@ def child(engine: str, size: int, queries: int, rebuild: bool) -> None:
     sys.stdout.flush()
 
 
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that runs once per database engine, each run in a child process
+    (`--engines` for the person; `--child` and `--engine` for the child, hidden)."""
+    parser.add_argument("--engines", default="", help="sqlite,postgresql (default: sqlite, plus postgresql if DATABASE_URL)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--engine", default="sqlite", help=argparse.SUPPRESS)
+
+
 def engines_to_run(engines_arg: str) -> tuple[list[str], str]:
     """The engines asked for (`--engines sqlite,postgresql`; by default SQLite, plus PostgreSQL when
     DATABASE_URL is set) and the PostgreSQL server's URL."""
@@ -412,10 +420,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--engines", default="", help="sqlite,postgresql (default: sqlite, plus postgresql if DATABASE_URL)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the synthetic databases")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--engine", default="sqlite", help=argparse.SUPPRESS)
+    add_engine_arguments(parser)
     parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
