@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from mednum.lieux import dedup
+from mednum.lieux import dedup, edition
 from mednum.lieux.models import DedupDecision, DedupPair, Lieu, SourceRecord
 
 
@@ -47,8 +49,42 @@ class FusionneFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LieuAdminForm(forms.ModelForm):
+    """The lieu's columns, checked by the standard's normaliser as an import would (`edition.check`)."""
+
+    class Meta:
+        model = Lieu
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        columns = {name: getattr(self.instance, name, None) for name in self.fields}
+        columns.update(cleaned)
+        edit = edition.check(columns, self.changed_data)
+        for column, reasons in edit.errors.items():
+            target = column if column in self.fields else None
+            if target is not None and (target in self.errors or self._refused_by_model(target, columns[target])):
+                continue  # the field's own check says more precisely what is wrong
+            for reason in reasons:
+                self.add_error(target, reason)
+        self.standard_values = edit.values
+        return cleaned
+
+    @staticmethod
+    def _refused_by_model(column: str, value) -> bool:
+        """Whether the model field's validators (checked after this form's `clean`) refuse the value."""
+        if value is None:
+            return False
+        try:
+            Lieu._meta.get_field(column).run_validators(value)
+        except ValidationError:
+            return True
+        return False
+
+
 @admin.register(Lieu)
 class LieuAdmin(admin.ModelAdmin):
+    form = LieuAdminForm
     list_display = ("nom", "commune_nom", "code_postal", "id_standard", "source", "date_maj", "est_demo")
     list_filter = (FusionneFilter, "est_demo", "position_precision", "date_maj")
     search_fields = ("nom", "commune_nom", "id_standard", "code_postal", "code_insee", "=pivot")
@@ -57,7 +93,13 @@ class LieuAdmin(admin.ModelAdmin):
     show_full_result_count = False
     inlines = [SourceRecordInline]
     fieldsets = [
-        ("Identification", {"fields": ("id_standard", "pivot", "nom", "typologie", "structure_parente", "source", "date_maj")}),
+        ("Identification", {
+            "fields": ("id_standard", "pivot", "nom", "typologie", "structure_parente", "source", "date_maj"),
+            "description": "Les valeurs sont vérifiées et écrites comme lors d'un import (téléphone, courriels, "
+                           "listes du standard). Ce lieu est tiré de ses sources : une modification faite ici "
+                           "est remplacée quand l'une d'elles le met à jour (nouvel import d'une ligne modifiée, "
+                           "fusion ou séparation de doublons).",
+        }),
         ("Adresse", {"fields": ("adresse", "complement_adresse", "code_postal", "commune_nom", "code_insee",
                                 "latitude", "longitude", "position_precision")}),
         ("Contact", {"fields": ("telephone", "courriels", "site_web", "horaires", "prise_rdv", "fiche_acces_libre")}),
@@ -68,6 +110,12 @@ class LieuAdmin(admin.ModelAdmin):
                               "itinerance")}),
         ("Gestion", {"fields": ("est_demo", "fusionne_dans", "slug", "commune", "cree_le", "modifie_le")}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        edited = set(form.changed_data)
+        moved = bool(edited & edition.COORDINATES) and "position_precision" not in edited
+        edition.apply(obj, form.standard_values, moved=moved)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(SourceRecord)

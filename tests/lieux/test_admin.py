@@ -19,7 +19,7 @@ def admin_form(lieu: Lieu, **changes):
     request = RequestFactory().get("/")
     request.user = UserFactory(is_staff=True, is_superuser=True)
     form_class = model_admin.get_form(request, lieu)
-    data = {name: field.prepare_value(field.initial if field.initial is not None else getattr(lieu, name, ""))
+    data = {name: field.prepare_value(getattr(lieu, name) if hasattr(lieu, name) else field.initial)
             for name, field in form_class.base_fields.items()}
     data = {name: ("" if value is None else value) for name, value in data.items()}
     data.update(changes)
@@ -51,3 +51,114 @@ def test_database_refuses_a_position_off_the_globe(latitude, longitude):
     Lieu.objects.filter(pk=lieu.pk).update(latitude=None, longitude=None)  # no position is fine
     Lieu.objects.filter(pk=lieu.pk).update(latitude=-90, longitude=180)  # the limits are on the globe
     make_lieu(nom="Autre", latitude="43.41", longitude="3.70")  # other lieux are still written
+
+
+# --- what a moderator saves is what an import would have stored --------------------------------------
+
+
+@pytest.fixture
+def montpellier(db):
+    from tests.factories import CommuneFactory
+
+    return CommuneFactory(code="34172", nom="Montpellier", codes_postaux=["34000", "34070", "34080"],
+                          latitude=43.61, longitude=3.87)
+
+
+def _save_through_admin(client, lieu: Lieu, **changes):
+    """POST the lieu's admin change page with `changes` (model field names), as a moderator would."""
+    from tests.factories import SuperUserFactory
+
+    client.force_login(SuperUserFactory())
+    form = admin_form(lieu, **changes)
+    data = {name: value for name, value in form.data.items()}
+    data.update({"source_records-TOTAL_FORMS": "0", "source_records-INITIAL_FORMS": "0",
+                 "source_records-MIN_NUM_FORMS": "0", "source_records-MAX_NUM_FORMS": "1000"})
+    return client.post(f"/admin/lieux/lieu/{lieu.pk}/change/", data)
+
+
+def test_a_service_added_in_the_admin_is_found_by_the_search_filter(client, montpellier):
+    """The filters read bit masks computed from the lists; a moderator's edit used to leave them as
+    they were, so the lieu stayed out of the results for the service just added."""
+    from mednum.lieux import search
+    from mednum.standard import schema
+
+    lieu = make_lieu(nom="Espace", services="Maîtrise des outils numériques du quotidien")
+    response = _save_through_admin(client, lieu, services="Aide aux démarches administratives")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lieu.refresh_from_db()
+    assert lieu.services == "Aide aux démarches administratives"
+    assert lieu.services_mask == schema.mask_of("services", ["Aide aux démarches administratives"])
+    found = search.search_lieux({"lat": "43.6107", "lon": "3.8767", "services": "Aide aux démarches administratives"})
+    assert [item["id"] for item in found.resultats] == [lieu.pk]
+
+
+def test_the_admin_stores_values_as_an_import_would(client, montpellier):
+    """Phones, e-mails, lists and postcodes typed in the admin are written in the standard's form, so
+    that the export of an edited lieu imports back unchanged."""
+    from mednum.lieux import export
+    from mednum.standard.communes import CommuneIndex
+    from mednum.standard.normalise import Normaliser
+
+    lieu = make_lieu(nom="Espace")
+    response = _save_through_admin(
+        client, lieu, telephone="04 67 00 00 01", courriels="Accueil@Mediatheque.example.fr",
+        services="aide aux demarches administratives|Maîtrise des outils numériques du quotidien",
+        frais_a_charge="gratuit", commune_nom="Montpellier",
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lieu.refresh_from_db()
+    assert lieu.telephone == "+33467000001"
+    assert lieu.services == "Aide aux démarches administratives|Maîtrise des outils numériques du quotidien"
+    assert lieu.frais_a_charge == "Gratuit"
+    assert lieu.commune_id == "34172"
+    (row,) = export.standard_rows(Lieu.objects.filter(pk=lieu.pk))
+    from mednum.standard import schema
+
+    exported = dict(zip(schema.field_names(), row))
+    again = Normaliser(communes=CommuneIndex.from_db()).normalise(exported)
+    assert again.errors == []
+    assert {name: again.values[name] for name in exported if name != "pivot"} == {
+        name: value for name, value in exported.items() if name != "pivot"
+    }
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("services", "Cours de cuisine", "valeur inconnue"),
+    ("code_postal", "ABCDE", "code postal invalide"),
+    ("telephone", "pas de téléphone", "numéro de téléphone illisible"),
+    ("courriels", "accueil-at-example", "adresse électronique invalide"),
+    ("nom", "   ", "obligatoire"),
+])
+def test_the_admin_form_says_what_the_import_would_refuse_or_drop(montpellier, field, value, message):
+    """A value an import would reject, or drop with a warning, is a form error on its field: nothing the
+    moderator typed is silently changed away."""
+    lieu = make_lieu(nom="Espace")
+    form = admin_form(lieu, **{field: value})
+    assert not form.is_valid()
+    assert any(message in error.lower() for error in form.errors[field]), form.errors
+
+
+def test_the_admin_form_leaves_alone_what_the_moderator_did_not_touch(montpellier):
+    """Warnings about values already stored (no pivot, here) do not stop an edit of another field."""
+    lieu = make_lieu(nom="Espace", pivot="")
+    form = admin_form(lieu, nom="Espace numérique")
+    assert form.is_valid(), form.errors
+
+
+def test_an_edited_commune_and_position_are_linked_and_marked(client, montpellier):
+    """The commune link follows the INSEE code found by the normaliser, and a position typed by hand is
+    a position given for the lieu (no longer « à l'adresse »)."""
+    from mednum.lieux.models import PositionPrecision
+    from tests.factories import CommuneFactory
+
+    CommuneFactory(code="34301", nom="Sète", codes_postaux=["34200"], latitude=43.40, longitude=3.69)
+    lieu = make_lieu(nom="Espace")
+    Lieu.objects.filter(pk=lieu.pk).update(position_precision=PositionPrecision.ADRESSE)
+    lieu.refresh_from_db()
+    response = _save_through_admin(client, lieu, commune_nom="Sète", code_postal="34200", code_insee="",
+                                   latitude="43.4015", longitude="3.6960")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lieu.refresh_from_db()
+    assert (lieu.commune_id, lieu.code_insee) == ("34301", "34301")
+    assert (lieu.latitude, lieu.longitude) == (43.4015, 3.696)
+    assert lieu.position_precision == PositionPrecision.SOURCE
