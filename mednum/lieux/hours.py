@@ -128,6 +128,42 @@ def erreur(horaires: str | None) -> str | None:
     return parsed.message if isinstance(parsed, _Invalide) else None
 
 
+# opening-hours-py 2.1 evaluates a fallback rule (« Mo-Fr 09:00-12:00 || "sur rendez-vous" ») right at
+# any given moment (`state`), but over a range of several days `intervals` and `next_change` carry the
+# first day's last state to the end: the week table showed « sur rendez-vous » every day, and the next
+# opening was never found. Read one day at a time, such expressions agree with `state` at every moment
+# (tests/lieux/test_hours.py); the others are read in one go as before.
+FALLBACK_HORIZON_DAYS = 14  # how far `_prochain_changement` looks for the next change
+
+
+def _intervalles(parsed: OpeningHours, texte: str, debut: datetime, fin: datetime) -> list[tuple]:
+    """`parsed.intervals(debut, fin)` as a list, read day by day for an expression with « || »; touching
+    pieces with the same state and comment are joined (an opening past midnight stays one piece)."""
+    if "||" not in texte:
+        return list(parsed.intervals(debut, fin))
+    pieces: list[tuple] = []
+    jour = debut
+    while jour < fin:
+        lendemain = min(fin, datetime.combine(jour.date() + timedelta(days=1), time(0, 0), jour.tzinfo))
+        for start, end, state, commentaire in parsed.intervals(jour, lendemain):
+            if pieces and pieces[-1][1] == start and pieces[-1][2:] == (state, commentaire):
+                pieces[-1] = (pieces[-1][0], end, state, commentaire)
+            else:
+                pieces.append((start, end, state, commentaire))
+        jour = lendemain
+    return pieces
+
+
+def _prochain_changement(parsed: OpeningHours, texte: str, maintenant: datetime) -> datetime | None:
+    """`parsed.next_change(maintenant)`, found from `_intervalles` for an expression with « || »."""
+    if "||" not in texte:
+        return parsed.next_change(maintenant)
+    horizon = maintenant + timedelta(days=FALLBACK_HORIZON_DAYS)
+    for _start, end, _state, _commentaire in _intervalles(parsed, texte, maintenant, horizon):
+        return end if end is not None and end < horizon else None
+    return None
+
+
 def _local(dt: datetime | None, fuseau: str) -> datetime:
     zone = _zone(fuseau)
     if dt is None:
@@ -195,7 +231,7 @@ def state_at(horaires: str | None, dt: datetime | None = None, *, fuseau: str = 
     maintenant = _local(dt, fuseau)
     try:
         state, commentaire = parsed.state(maintenant)
-        prochain = parsed.next_change(maintenant)
+        prochain = _prochain_changement(parsed, texte, maintenant)
     except Exception:  # noqa: BLE001 - evaluation errors are reported like unreadable strings
         return EtatHoraires(INCONNU, "Horaires à vérifier", horaires or "", valide=False)
     commentaire = (commentaire or "").strip()
@@ -289,7 +325,7 @@ def _ouvert_week_end(texte: str, fuseau: str, lundi: date) -> bool | None:
         debut = datetime.combine(samedi, time(0, 0), zone)
         fin = datetime.combine(samedi + timedelta(days=2), time(0, 0), zone)
         try:
-            for start, end, state, _comment in parsed.intervals(debut, fin):
+            for start, end, state, _comment in _intervalles(parsed, texte, debut, fin):
                 if state == State.OPEN and end > start:
                     return True
         except Exception:  # noqa: BLE001
@@ -366,7 +402,7 @@ def semaine(
     debut = datetime.combine(lundi - timedelta(days=1), time(0, 0), zone)
     fin = datetime.combine(lundi + timedelta(days=8), time(0, 0), zone)
     try:
-        intervals = list(parsed.intervals(debut, fin))
+        intervals = _intervalles(parsed, texte, debut, fin)
     except Exception:  # noqa: BLE001
         return Semaine(horaires or "", False, True, message="Horaires illisibles.")
     for start, end, state, commentaire in intervals:

@@ -213,3 +213,61 @@ def test_comments_inside_rules_are_unchanged():
     texte = 'Mo-Fr 09:00-12:00 "sur rendez-vous"; Sa 10:00-12:00'
     assert hours.est_ouvert(texte, datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)) is True
     assert hours.semaine(texte, DIMANCHE_3H).jours[0].libelle == "09:00 – 12:00 (sur rendez-vous)"
+
+
+LUNDI_30_NOVEMBRE_13H = datetime(2026, 11, 30, 13, 0, tzinfo=PARIS)
+
+
+@pytest.mark.parametrize("reference", [DIMANCHE_3H, LUNDI_30_NOVEMBRE_13H])
+def test_fallback_rule_week_table_keeps_the_hours_of_each_day(reference):
+    """After « || » a rule applies only to the days the others leave out. opening-hours-py 2.1 carries
+    the first day's state to the end of a range of several days: the week table said « Sur rendez-vous »
+    from Monday to Sunday (from a Sunday), or « Fermé » from Tuesday on (from a Monday)."""
+    texte = 'Mo-Fr 09:00-12:00 || "sur rendez-vous"'
+    jours = hours.semaine(texte, reference).jours
+    assert [jour.libelle for jour in jours] == ["09:00 – 12:00"] * 5 + ["Sur rendez-vous"] * 2
+
+
+def test_fallback_rule_next_opening_is_the_next_day():
+    texte = 'Mo-Fr 09:00-12:00 || "sur rendez-vous"'
+    state = hours.state_at(texte, LUNDI_30_NOVEMBRE_13H)
+    assert state.etat == "ferme"
+    assert state.libelle == "Fermé · ouvre demain à 09:00"
+    assert state.prochain_changement == datetime(2026, 12, 1, 9, 0, tzinfo=PARIS)
+    vendredi = hours.state_at(texte, datetime(2026, 12, 4, 10, 0, tzinfo=PARIS))
+    assert vendredi.libelle == "Ouvert · ferme à 12:00"
+    assert hours.state_at(texte, datetime(2026, 12, 4, 12, 30, tzinfo=PARIS)).prochain_changement == datetime(
+        2026, 12, 5, 0, 0, tzinfo=PARIS)  # then « sur rendez-vous » for the week-end
+
+
+@pytest.mark.parametrize(("texte", "ouvert"), [
+    ('Su 10:00-12:00 || "sur rendez-vous"', True),
+    ('Mo-Fr 09:00-12:00 || closed "sur rendez-vous"', False),
+    ('Mo-Sa 09:00-12:00 || closed "sur rendez-vous"', True),
+])
+def test_fallback_rule_week_end(texte, ouvert):
+    """From Saturday, the fallback rule (« sur rendez-vous ») used to hide Sunday's opening hours."""
+    assert hours.ouvert_le_week_end(texte, date(2026, 11, 23)) is ouvert
+
+
+@pytest.mark.parametrize("texte", [
+    'Mo-Fr 09:00-12:00 || "sur rendez-vous"',
+    'Mo-Fr 08:00-12:00,13:30-17:00; Sa 09:00-12:00 || "sur rendez-vous"',
+    'Fr 22:00-02:00 || "sur rendez-vous"',
+    'Mo-Fr 09:00-18:00; PH off || closed "fermé sauf rendez-vous"',
+])
+def test_fallback_rule_week_table_agrees_with_the_state_at_each_hour(texte):
+    """Every hour of the week table is in the state `state_at` gives for that hour (Christmas week)."""
+    from datetime import timedelta
+
+    lundi = datetime(2026, 12, 21, 0, 0, tzinfo=PARIS)
+    semaine = hours.semaine(texte, lundi)
+    for heure in range(7 * 24):
+        moment = lundi + timedelta(hours=heure, minutes=30)
+        jour = semaine.jours[moment.weekday()]
+        hhmm = moment.strftime("%H:%M")
+        in_table = any(debut <= hhmm < fin for debut, fin in jour.intervalles)
+        overnight = any(fin < debut and hhmm >= debut for debut, fin in jour.intervalles)
+        veille = semaine.jours[moment.weekday() - 1] if moment.weekday() else None
+        from_veille = veille is not None and any(fin < debut and hhmm < fin for debut, fin in veille.intervalles)
+        assert (in_table or overnight or from_veille) is (hours.state_at(texte, moment).etat == "ouvert"), (moment, jour)
