@@ -81,7 +81,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "mednum.site.middleware.StripNulFromQueryMiddleware",
+    "mednum.site.middleware.NulCharacterMiddleware",
     "mednum.site.middleware.ApiHeadAsGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -10,7 +10,7 @@ logger = logging.getLogger(__name__)
 _UTF8 = {"ensure_ascii": False}  # accents written as such, as in the API's other answers
 
 
-class StripNulFromQueryMiddleware:
+class NulCharacterMiddleware:
     """Remove NUL characters from the query string's names and values; an address (path) holding one
     is not found (404).
 
