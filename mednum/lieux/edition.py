@@ -9,8 +9,8 @@ unchanged.
 
 What the normaliser would refuse is an error on its field. What it would change or drop with a warning
 (an unreadable phone dropped, a postcode extracted from a longer text…) is an error too when the field
-was edited: nothing typed by hand is silently changed away. Warnings about values that were not edited
-(a lieu without a pivot, say) do not stop the edit.
+was edited: nothing typed by hand is silently changed away. A warning about a value kept as it is (« pivot
+non renseigné » for an empty pivot), or about a field that was not edited, does not stop the edit.
 """
 
 from __future__ import annotations
@@ -64,14 +64,31 @@ def check(columns: Mapping[str, Any], edited: Iterable[str], *, communes: Commun
         edited |= COORDINATES  # a position is one value: a warning on either coordinate concerns both
     if communes is None:
         communes = CommuneIndex.from_db()
-    result = Normaliser(communes=communes, strict_enums=True).normalise(standard_record(columns))
+    typed = standard_record(columns)
+    result = Normaliser(communes=communes, strict_enums=True).normalise(typed)
     edit = Edit(values=result.values)
     for issue in result.errors:
         _add(edit, issue)
     for issue in result.warnings:
-        if merge.model_field(issue.field) in edited:
+        name = issue.field
+        if merge.model_field(name) in edited and not _same(name, typed.get(name), result.values.get(name)):
             _add(edit, issue)
     return edit
+
+
+def _same(name: str, typed: Any, normalised: Any) -> bool:
+    """Whether the normaliser kept what was typed in the field `name` (a warning about a value kept as
+    typed, such as « pivot non renseigné » for an empty pivot, only informs)."""
+    typed = "" if typed is None else str(typed).strip()
+    normalised = "" if normalised is None else str(normalised).strip()
+    if name == "pivot":
+        return (typed if merge.is_real_pivot(typed) else "") == (normalised if merge.is_real_pivot(normalised) else "")
+    if name in COORDINATES:
+        try:
+            return float(typed) == float(normalised)
+        except ValueError:
+            return typed == normalised
+    return typed == normalised
 
 
 def _add(edit: Edit, issue) -> None:

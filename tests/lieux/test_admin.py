@@ -162,3 +162,12 @@ def test_an_edited_commune_and_position_are_linked_and_marked(client, montpellie
     assert (lieu.commune_id, lieu.code_insee) == ("34301", "34301")
     assert (lieu.latitude, lieu.longitude) == (43.4015, 3.696)
     assert lieu.position_precision == PositionPrecision.SOURCE
+
+
+def test_a_warning_about_a_value_kept_as_typed_does_not_stop_the_edit(montpellier):
+    """« Pivot non renseigné » informs: clearing a pivot by hand is allowed, an unreadable one is not."""
+    lieu = make_lieu(nom="Espace", pivot="21340172200014")
+    assert admin_form(lieu, pivot="").is_valid(), admin_form(lieu, pivot="").errors
+    form = admin_form(lieu, pivot="SIRET 123")
+    assert not form.is_valid()
+    assert "pivot" in form.errors
