@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib import admin
 from django.db import IntegrityError, transaction
@@ -171,3 +173,33 @@ def test_a_warning_about_a_value_kept_as_typed_does_not_stop_the_edit(montpellie
     form = admin_form(lieu, pivot="SIRET 123")
     assert not form.is_valid()
     assert "pivot" in form.errors
+
+
+def test_every_real_lieu_can_be_saved_unchanged_in_the_admin(db):
+    """The admin's check accepts what the import stored for the two real sources (and what the merge of
+    their duplicates made), with their communes: a moderator is never blocked by a field they did not make
+    wrong, even when every field counts as edited."""
+    import json
+
+    from mednum.imports import engine
+    from mednum.lieux import edition
+    from mednum.lieux.dedup import run_dedup
+    from mednum.standard.communes import CommuneIndex
+    from tests.lieux.test_export import source_file
+
+    extract = Path(__file__).resolve().parents[1] / "standard" / "fixtures" / "communes-extrait.json"
+    communes = CommuneIndex.from_records(json.loads(extract.read_text(encoding="utf-8")))
+    mapping = Path(__file__).resolve().parents[2] / "mednum" / "imports" / "mappings" / "gironde.json"
+    assert engine.import_lieux(source_file("hinaura-v0.1.json"), "Hinaura", communes=communes).valid == 687
+    assert engine.import_lieux(source_file("gironde-raw.json"), "Gironde", mapping=mapping,
+                               communes=communes).valid == 347
+    run_dedup()
+    columns = [f.name for f in Lieu._meta.fields]
+    lieux = list(Lieu.objects.filter(fusionne_dans__isnull=True))
+    assert len(lieux) > 900
+    blocked = {}
+    for lieu in lieux:
+        edit = edition.check({name: getattr(lieu, name) for name in columns}, columns, communes=communes)
+        if edit.errors:
+            blocked[lieu.id_standard] = edit.errors
+    assert blocked == {}
