@@ -37,10 +37,6 @@ class Edit:
     # Lieu column (form field) → French messages; "" for the record as a whole.
     errors: dict[str, list[str]] = field(default_factory=dict)
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
 
 def standard_record(columns: Mapping[str, Any]) -> dict[str, Any]:
     """The standard record of a lieu's columns (`Lieu` field names, as a form cleans them)."""
