@@ -82,6 +82,7 @@ class Recherche:
     autres_communes: list[Commune] = field(default_factory=list)
     erreur: str = ""
     adresse_trouvee: bool = False  # the origin is an address found by the geocoder
+    adresse_non_localisee: bool = False  # an address no geocoder could place: the origin is its commune
 
     @property
     def a_un_lieu_de_depart(self) -> bool:
@@ -195,7 +196,8 @@ def resoudre_origine(r: Recherche) -> None:
         r.q = r.q or commune_libelle(commune)
         r.origine = Origine(commune_libelle(commune), commune.latitude, commune.longitude, commune)
         return
-    if r.q and adresse_a_geocoder(r.q):
+    adresse = bool(r.q) and adresse_a_geocoder(r.q)
+    if adresse:
         from mednum.geo.geocoder import geocode_search_text
 
         trouve = geocode_search_text(r.q)
@@ -226,6 +228,7 @@ def resoudre_origine(r: Recherche) -> None:
             r.autres_communes = communes[1:]
         r.commune_code = commune.code
         r.origine = Origine(commune_libelle(commune), commune.latitude, commune.longitude, commune)
+        r.adresse_non_localisee = adresse
         return
     if r.lat is not None and r.lon is not None:
         r.origine = Origine("votre position", r.lat, r.lon)

@@ -7,4 +7,6 @@ def site(request):
         "MEDNUM_SITE_NAME": settings.MEDNUM_SITE_NAME,
         "MEDNUM_SITE_TAGLINE": settings.MEDNUM_SITE_TAGLINE,
         "MEDNUM_OPERATOR": settings.MEDNUM_OPERATOR,
+        # Searching by address needs a geocoder: without one, forms do not suggest typing an address.
+        "MEDNUM_GEOCODEUR": bool(settings.MEDNUM_GEOCODER_URL),
     }

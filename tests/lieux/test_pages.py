@@ -137,6 +137,28 @@ def test_search_by_address_starts_from_the_geocoded_point(client, sete, settings
     assert [r["q"] for r in ban.requests] == ["5 rue de la Corniche 34200 Sète", "3 rue Inconnue 34200 Sète"]
 
 
+def test_an_address_that_could_not_be_placed_says_so(client, sete, settings):
+    """Without a geocoder (or when it cannot place the address), the search starts from the commune:
+    the page says so, instead of measuring distances from the commune as if it were the address."""
+    from tests.fake_ban import FakeBanServer
+
+    lieu_a(43.4030, 3.6930, 1, nom="Maison France Services")
+    settings.MEDNUM_GEOCODER_URL = ""
+    response = client.get(reverse("lieux:recherche"), {"q": "3 rue Gambetta 34200 Sète"})
+    assert result_names(response) == ["Maison France Services"]
+    assert "L’adresse n’a pas pu être localisée : les distances sont comptées depuis la mairie de Sète" in text(response)
+    # Without a geocoder, the form does not suggest typing an address.
+    assert "12 rue de la Mairie" not in text(response)
+    assert "une adresse" not in text(client.get(reverse("lieux:recherche")))
+    with FakeBanServer({}) as ban:
+        settings.MEDNUM_GEOCODER_URL = ban.url
+        response = client.get(reverse("lieux:recherche"), {"q": "3 rue Inconnue 34200 Sète"})
+        assert "L’adresse n’a pas pu être localisée" in text(response)
+        assert "12 rue de la Mairie" in text(response)
+        # A commune typed as such is not an address that failed.
+        assert "n’a pas pu être localisée" not in text(client.get(reverse("lieux:recherche"), {"q": "Sète"}))
+
+
 def test_a_commune_named_like_a_street_is_not_geocoded(client, sete, settings):
     from tests.fake_ban import FakeBanServer
 
