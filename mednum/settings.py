@@ -254,9 +254,13 @@ MEDNUM_MAP_STYLE_URL = os.environ.get("MEDNUM_MAP_STYLE_URL", "")
 # mode that cannot keep prepared statements, e.g. PgBouncer before 1.21).
 MEDNUM_PG_PREPARED_STATEMENTS = env_bool("MEDNUM_PG_PREPARED_STATEMENTS", True)
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's own configuration gives the "django" logger a console handler of its own (with DEBUG on):
+    # with the root's, every message was written twice. Its messages go to the root's handler only.
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }
