@@ -221,7 +221,14 @@ def ensure_sqlite_index(using: str = "default") -> bool:
             return False
         if all(name in triggers for name in TRIGGER_NAMES):
             return False
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM lieux_lieu)")
+        has_lieux = bool(cursor.fetchone()[0])
+    # Expected after migrations that rebuild `lieux_lieu` (a new database goes through some): worth a
+    # warning only when there are lieux to index again.
+    if has_lieux:
         logger.warning("Déclencheurs de l'index spatial absents (table reconstruite ?) : reconstruction.")
+    else:
+        logger.info("Index spatial : déclencheurs recréés après la reconstruction de la table des lieux.")
     rebuild(using)
     return True
 
