@@ -157,7 +157,8 @@ class RoleAssignment(models.Model):
     target = GenericForeignKey("content_type", "object_id")
     created_at = models.DateTimeField("attribué le", auto_now_add=True)
 
-    history = HistoricalRecords(verbose_name="historique des rôles attribués")
+    history = HistoricalRecords(verbose_name="historique des rôles attribués",
+                                verbose_name_plural="historiques des rôles attribués")
 
     SCOPE_FIELDS = ("region", "departement", "epci")
 

@@ -4,3 +4,4 @@ from django.apps import AppConfig
 class ImportsConfig(AppConfig):
     name = "mednum.imports"
     label = "imports"
+    verbose_name = "Imports"

@@ -114,6 +114,7 @@ class Lieu(models.Model):
 
     class Meta:
         verbose_name = "lieu"
+        verbose_name_plural = "lieux"
         constraints = [
             # A position off the globe (1e308) is refused by every path, not only by forms: on PostgreSQL,
             # one such point overflows the GiST index's boxes, and other lieux could no longer be written.
