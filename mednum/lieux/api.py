@@ -15,7 +15,7 @@ from typing import Literal
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from mednum.standard import schema as standard
 
@@ -41,7 +41,7 @@ class LieuResultat(Schema):
     """A lieu in a list of results (the lieu's page, /lieux/{id}, has every field of the standard)."""
 
     id: int
-    slug: str
+    slug: str = Field(description="Forme lisible du nom du lieu. La page publique du lieu est /lieux/{slug}-{id}/ (/lieux/{id}/ y redirige).")
     nom: str
     typologie: list[str]
     adresse: str
@@ -103,7 +103,7 @@ class JourSemaine(Schema):
 
 class LieuDetail(Schema):
     id: int
-    slug: str
+    slug: str = Field(description="Forme lisible du nom du lieu. La page publique du lieu est /lieux/{slug}-{id}/ (/lieux/{id}/ y redirige).")
     id_standard: str
     nom: str
     typologie: list[str]
