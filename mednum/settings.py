@@ -221,6 +221,10 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# django-dsfr writes `integrity` checksums of its original files into pages. The production storage
+# rewrites the links inside CSS files, so the served files differ and browsers refused the design
+# system's CSS. The files come from this site itself: no checksum is needed.
+DSFR_USE_INTEGRITY_CHECKSUMS = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

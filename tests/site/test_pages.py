@@ -311,3 +311,29 @@ def test_home_offers_geolocation_only_with_javascript(client, communes):
     page = html(client.get("/"))
     assert re.search(r'<button type="button"[^>]*id="accueil-geoloc"[^>]*hidden>Me géolocaliser</button>', page, re.S)
     assert "site/js/geolocalisation" in page
+
+
+def test_integrity_of_static_files_holds_with_the_production_storage(client, settings, tmp_path):
+    """In production, static files get hashed names and the links inside CSS files are rewritten: the
+    DSFR's own `integrity` checksums (of its original files) then no longer match, and browsers blocked
+    the design system's CSS on every page. Any `integrity` left in a page must be that of the file
+    actually served."""
+    import base64
+    import hashlib
+
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+    html = client.get("/").content.decode()
+    css = re.findall(r'<link\b[^>]*href="/static/(dsfr/dist/dsfr/dsfr\.min\.[0-9a-f]+\.css)"', html)
+    assert css and (tmp_path / css[0]).is_file()  # the production name, served from STATIC_ROOT
+    for tag in re.findall(r"<(?:link|script)\b[^>]*\bintegrity=[^>]*>", html):
+        url = re.search(r'(?:href|src)="/static/([^"]+)"', tag).group(1)
+        algorithm, _, expected = re.search(r'integrity="([^"]+)"', tag).group(1).partition("-")
+        served = (tmp_path / url).read_bytes()
+        assert base64.b64encode(hashlib.new(algorithm, served).digest()).decode() == expected, url
