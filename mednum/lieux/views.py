@@ -83,6 +83,8 @@ class Recherche:
     erreur: str = ""
     adresse_trouvee: bool = False  # the origin is an address found by the geocoder
     adresse_non_localisee: bool = False  # an address no geocoder could place: the origin is its commune
+    # A commune whose position the reference data lacks (Nouvelle-Calédonie, Polynésie…): no distances.
+    commune_sans_position: Commune | None = None
 
     @property
     def a_un_lieu_de_depart(self) -> bool:
@@ -195,6 +197,12 @@ def resoudre_origine(r: Recherche) -> None:
     if commune is not None and (not r.q or r.q in (commune.nom, commune_libelle(commune))):
         r.q = r.q or commune_libelle(commune)
         r.origine = Origine(commune_libelle(commune), commune.latitude, commune.longitude, commune)
+        return
+    if r.commune_code and commune is None and not r.q:
+        r.erreur = (
+            f"Aucune commune ne porte le code {r.commune_code[:10]}. Saisissez le nom de la commune ou son "
+            "code postal."
+        )
         return
     adresse = bool(r.q) and adresse_a_geocoder(r.q)
     if adresse:
@@ -379,7 +387,9 @@ def contexte_recherche(request, r: Recherche, *, action: str) -> dict:
     if resolve:
         resoudre_origine(r)
     page = None
-    if r.origine is not None:
+    if r.origine is not None and r.origine.commune is not None and r.origine.latitude is None:
+        r.commune_sans_position = r.origine.commune
+    elif r.origine is not None:
         from mednum.lieux.search import ParametresInvalides
 
         try:

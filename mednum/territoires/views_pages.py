@@ -258,7 +258,10 @@ def commune(request, slug):
             (commune.departement.nom, reverse("territoires_pages:departement", args=[commune.departement.slug])),
             (commune.nom, ""),
         ),
-        "recherche_url": reverse("lieux:recherche") + "?" + urlencode({"commune": commune.code}),
+        # Without a position, no search around the commune (its lieux are listed on this page).
+        "recherche_url": reverse("lieux:recherche") + "?" + urlencode({"commune": commune.code})
+        if commune.has_coordinates
+        else "",
         **_page_par_commune(request, comptes, groupes, commune.code),
     }
     return render(request, "territoires/territoire.html", context)

@@ -480,3 +480,28 @@ def test_each_landmark_of_the_search_and_lieu_pages_has_its_own_name(client, set
         html = response.content.decode()
         assert ("navigation", "Menu principal") in landmark_names(html)
         assert duplicate_landmarks(html) == [], url
+
+
+def test_a_commune_without_position_leads_to_its_lieux_not_to_a_dead_end(client, sete):
+    """94 communes (Nouvelle-Calédonie, Polynésie, Wallis-et-Futuna, Saint-Pierre-et-Miquelon, TAAF)
+    have no position in the reference data: the search said « indiquez lat et lon »."""
+    from tests.factories import CommuneFactory, DepartementFactory, RegionFactory
+
+    com = RegionFactory(code="COM", nom="Polynésie française", slug="polynesie-francaise")
+    dep = DepartementFactory(code="987", nom="Polynésie française", slug="polynesie", region=com)
+    CommuneFactory(code="98714", nom="Bora-Bora", slug="bora-bora-98714", codes_postaux=["98730"],
+                   departement=dep, region=com, latitude=None, longitude=None)
+    response = client.get(reverse("lieux:recherche"), {"commune": "98714"})
+    page = text(response)
+    assert response.status_code == 200
+    assert "lat et lon" not in page
+    assert "La position de Bora-Bora n’est pas connue" in page
+    assert 'href="/territoires/communes/bora-bora-98714/"' in response.content.decode()
+    commune_page = client.get("/territoires/communes/bora-bora-98714/")
+    assert "Chercher les lieux autour" not in text(commune_page)
+    assert "Polynésie française, Polynésie française" not in text(commune_page)
+
+
+def test_an_unknown_commune_code_says_so(client, sete):
+    page = text(client.get(reverse("lieux:recherche"), {"commune": "99999"}))
+    assert "Aucune commune ne porte le code 99999" in page
