@@ -230,3 +230,37 @@ def test_geolocation_from_the_home_page(browser, live_server, donnees):
         assert page.locator(".lieux-resultat h3 a").first.inner_text() == "Médiathèque de Frontignan"
     finally:
         context.close()
+
+
+def test_skip_links_reach_the_menu_and_the_search_on_a_phone(browser, live_server, donnees):
+    """On a phone the menu and the header search sit in closed dialogs: « Aller au menu » and « Aller à
+    la recherche » used to leave the focus on the page's body. They now open the dialog and focus it."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        for lien, cible in (("Aller au menu", "#navigation-principale a"), ("Aller à la recherche", "#recherche-entete-champ")):
+            page.goto(live_server.url + "/lieux/?commune=34301")
+            tab_to(page, lambda e, lien=lien: e["text"] == lien, limit=10)
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                "(sel) => { const e = document.activeElement; return e && e.matches(sel) && e.getClientRects().length > 0"
+                " && getComputedStyle(e).visibility !== 'hidden'; }",
+                arg=cible, timeout=3000,
+            )
+    finally:
+        context.close()
+
+
+def test_table_of_services_fits_a_phone_screen(browser, live_server, donnees):
+    """The count of lieux per service was off-screen at 360 px (service names kept on one line)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/territoires/communes/sete/")
+        widths = page.evaluate(
+            "() => { const c = document.querySelector('#services-titre').parentElement.querySelector('.fr-table__container');"
+            " return [c.scrollWidth, c.clientWidth]; }"
+        )
+        assert widths[0] <= widths[1], widths
+    finally:
+        context.close()
