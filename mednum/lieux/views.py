@@ -27,6 +27,7 @@ from django.views.decorators.http import require_safe
 
 from mednum.lieux.models import Lieu, PositionPrecision
 from mednum.lieux.templatetags.lieux_tags import lieu_path, lien_web, telephone_href
+from mednum.lieux.templatetags.lieux_tags import telephone as telephone_lisible
 from mednum.standard import schema
 from mednum.territoires.models import Commune
 
@@ -703,7 +704,7 @@ class Fiche:
             if value == "Prendre un RDV en ligne" and lien_web(self.lieu.prise_rdv):
                 line.update(href=lien_web(self.lieu.prise_rdv), lien="Prendre rendez-vous en ligne")
             elif value == "Téléphoner" and self.telephone:
-                line.update(href=self.telephone["href"], lien=self.lieu.telephone)
+                line.update(href=self.telephone["href"], lien=telephone_lisible(self.lieu.telephone))
             elif value in ("Contacter par mail", "Envoyer un mail avec une fiche de prescription") and self.courriels:
                 line.update(href="mailto:" + self.courriels[0], lien=self.courriels[0])
             lines.append(line)

@@ -505,3 +505,11 @@ def test_a_commune_without_position_leads_to_its_lieux_not_to_a_dead_end(client,
 def test_an_unknown_commune_code_says_so(client, sete):
     page = text(client.get(reverse("lieux:recherche"), {"commune": "99999"}))
     assert "Aucune commune ne porte le code 99999" in page
+
+
+def test_phone_to_call_is_written_as_people_write_it(client, sete):
+    """« Pour y accéder : Téléphoner » showed « +33467000000 » where the contact block wrote the number in pairs."""
+    lieu = lieu_a(43.4030, 3.6930, 1, telephone="+33467000001", modalites_acces="Téléphoner")
+    page = text(client.get(detail_url(lieu)))
+    assert "Téléphoner : 04 67 00 00 01" in page
+    assert "+33467000001" not in page
