@@ -513,3 +513,25 @@ def test_phone_to_call_is_written_as_people_write_it(client, sete):
     page = text(client.get(detail_url(lieu)))
     assert "Téléphoner : 04 67 00 00 01" in page
     assert "+33467000001" not in page
+
+
+@pytest.mark.parametrize(("nom", "attendu"), [
+    ("Sète (34200)", "de Sète (34200)"), ("Aurillac (15000)", "d’Aurillac (15000)"),
+    ("Le Havre (76600)", "du Havre (76600)"), ("Les Abymes (97139)", "des Abymes (97139)"),
+    ("Évry-Courcouronnes (91000)", "d’Évry-Courcouronnes (91000)"), ("La Rochelle (17000)", "de La Rochelle (17000)"),
+    ("Hyères (83400)", "de Hyères (83400)"), ("votre position", "de votre position"),
+])
+def test_de_before_a_place_name(nom, attendu):
+    from mednum.lieux.templatetags.lieux_tags import de
+
+    assert de(nom) == attendu
+
+
+def test_search_page_elides_de_before_a_vowel(client, sete):
+    from tests.factories import CommuneFactory
+
+    CommuneFactory(code="15014", nom="Aurillac", slug="aurillac", codes_postaux=["15000"], latitude=44.93,
+                   longitude=2.44, departement=sete.departement, region=sete.region)
+    page = text(client.get(reverse("lieux:recherche"), {"commune": "15014"}))
+    assert "près d’Aurillac (15000)" in page and "km d’Aurillac (15000)" in page
+    assert "de Aurillac" not in page

@@ -221,3 +221,20 @@ def json_ld(data) -> str:
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return mark_safe(text)
 
+
+
+_VOYELLES = set("AEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜaeiouyàâäéèêëîïôöùûü")
+
+
+@register.filter
+def de(nom) -> str:
+    """« de » before a place, as French writes it: « d’Aurillac », « du Havre », « des Abymes »,
+    « de Sète » (names starting with an H are left with « de »: aspirated or not, no rule tells)."""
+    nom = str(nom or "")
+    if nom.startswith("Le "):
+        return "du " + nom[3:]
+    if nom.startswith("Les "):
+        return "des " + nom[4:]
+    if nom[:1] in _VOYELLES:
+        return "d’" + nom
+    return "de " + nom
