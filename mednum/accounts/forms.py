@@ -22,7 +22,8 @@ class EmailAuthenticationForm(auth_forms.AuthenticationForm):
     username = forms.CharField(
         label="Adresse e-mail",
         max_length=254,
-        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email", "spellcheck": "false"}),
+        # No autofocus on public pages: it skipped the page's skip links for keyboard users.
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
     password = forms.CharField(
         label="Mot de passe",
@@ -61,7 +62,7 @@ class EmailPasswordResetForm(auth_forms.PasswordResetForm):
     email = forms.EmailField(
         label="Adresse e-mail",
         max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
 

@@ -266,3 +266,11 @@ def test_admin_login_is_protected_too(client):
         client.post("/admin/login/", {"username": "Chef@Exemple.fr", "password": "mauvais"})
     response = client.post("/admin/login/", {"username": "chef@exemple.fr", "password": TEST_PASSWORD})
     assert response.status_code == 429
+
+
+@pytest.mark.parametrize("url", ["/compte/connexion/", "/compte/mot-de-passe/oublie/"])
+def test_public_account_forms_do_not_take_the_focus(client, url):
+    """An autofocused field put keyboard users past the skip links (« Aller au contenu »…)."""
+    page = client.get(url).content.decode()
+    assert "<form" in page
+    assert "autofocus" not in page

@@ -200,6 +200,7 @@ class TestDownloads:
         assert "Licence Ouverte" in html
         assert "Source A" in html and "Source B" in html
         assert "Démo" not in html  # demonstration data is not a source of the open data
+        assert 'href="/widget/integrer/"' in html  # how partners embed the search
 
 
 class TestRoundTrip:

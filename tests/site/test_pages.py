@@ -51,6 +51,7 @@ def test_header_has_service_name_tagline_search_and_navigation(client, settings)
     assert '<a class="fr-nav__link" href="/" aria-current="page">Accueil</a>' in page
     assert "Trouver un lieu" in page
     assert "Données ouvertes" in page
+    assert '<a class="fr-nav__link" href="/territoires/"' in page  # the territory pages are reachable
 
 
 def test_footer_links(client):
