@@ -250,6 +250,8 @@ MEDNUM_SITE_TAGLINE = os.environ.get(
     "MEDNUM_SITE_TAGLINE", "Le réseau national des lieux et des acteurs de la médiation numérique"
 )
 MEDNUM_OPERATOR = os.environ.get("MEDNUM_OPERATOR", "")
+# Where people write about the site (accessibility statement); empty: no address shown.
+MEDNUM_CONTACT_EMAIL = os.environ.get("MEDNUM_CONTACT_EMAIL", "")
 # Geocoder (BAN / Géoplateforme). Empty = no geocoding: rows without coordinates go to their commune.
 MEDNUM_GEOCODER_URL = os.environ.get("MEDNUM_GEOCODER_URL", "")
 # Optional online map style (MapLibre style URL); the offline base layer is always available.

@@ -8,12 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     # INSEE code: 5 characters, "2A"/"2B" for Corsica.
     re_path(r"^commune/(?P<code>[0-9][0-9ABab][0-9]{3})/$", views.commune_choisie, name="commune_choisie"),
-    path(
-        "accessibilite/",
-        views.page_en_preparation,
-        {"title": "Déclaration d’accessibilité"},
-        name="accessibilite",
-    ),
+    path("accessibilite/", views.accessibilite, name="accessibilite"),
     path("mentions-legales/", views.page_en_preparation, {"title": "Mentions légales"}, name="mentions_legales"),
     path(
         "donnees-personnelles/",

@@ -45,6 +45,11 @@ def commune_choisie(request, code):
     return redirect(f"{reverse('lieux:recherche')}?{urlencode({'commune': commune.code})}")
 
 
+def accessibilite(request):
+    """The accessibility statement (RGAA): what is checked, what is known not to be accessible, recourse."""
+    return render(request, "site/accessibilite.html", {"site_url": settings.SITE_URL})
+
+
 def page_en_preparation(request, title):
     """Footer pages whose text is still being written (accessibility statement, legal notices…)."""
     return render(request, "site/page_en_preparation.html", {"title": title})

@@ -92,7 +92,7 @@ def test_api_documentation_is_french_and_loads_nothing_from_another_site(client)
         assert finders.find(name), name
 
 
-@pytest.mark.parametrize("url", ["/accessibilite/", "/mentions-legales/", "/donnees-personnelles/"])
+@pytest.mark.parametrize("url", ["/mentions-legales/", "/donnees-personnelles/"])
 def test_footer_pages_exist(client, url):
     response = client.get(url)
     assert response.status_code == 200
@@ -338,3 +338,16 @@ def test_integrity_of_static_files_holds_with_the_production_storage(client, set
         algorithm, _, expected = re.search(r'integrity="([^"]+)"', tag).group(1).partition("-")
         served = (tmp_path / url).read_bytes()
         assert base64.b64encode(hashlib.new(algorithm, served).digest()).decode() == expected, url
+
+
+def test_accessibility_statement_says_the_state_and_the_recourse(client, settings):
+    settings.MEDNUM_OPERATOR = "L'Agence nationale de la cohésion des territoires"
+    settings.MEDNUM_CONTACT_EMAIL = "accessibilite@example.fr"
+    page = html(client.get("/accessibilite/"))
+    assert "<h1>Déclaration d’accessibilité</h1>" in page
+    assert "non conforme" in page and "RGAA" in page
+    assert "Défenseur des droits" in page and "Libre réponse 71120" in page
+    assert 'href="mailto:accessibilite@example.fr"' in page
+    assert "L&#x27;Agence nationale de la cohésion des territoires s’engage" in page
+    settings.MEDNUM_CONTACT_EMAIL = ""
+    assert "mailto:" not in html(client.get("/accessibilite/"))
