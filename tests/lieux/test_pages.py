@@ -225,8 +225,12 @@ def test_zero_results_suggest_a_wider_radius_with_a_link(client, sete):
     link = re.search(r'<a href="(\?[^"]*)">Élargir la recherche à 20 km</a>', html)
     assert link, html
     assert "rayon=20" in link.group(1) and "commune=34301" in link.group(1)
+    # The map, which shows its whole view, is told that the list is empty within 10 km (its count then
+    # says the lieux it shows are farther away); not when the list has lieux.
+    assert 'data-liste-vide-km="10"' in html
     response = client.get(reverse("lieux:recherche") + link.group(1))
     assert result_names(response) == ["Un peu plus loin"]
+    assert 'data-liste-vide-km=""' in response.content.decode()
 
 
 def test_pagination(client, sete):

@@ -184,6 +184,8 @@
     var texte = n === 0 ? "Aucun lieu dans cette partie de la carte." : n + (n > 1 ? " lieux" : " lieu") + " dans cette partie de la carte";
     if (collection.mode === "regions") texte += " (nombres par région)";
     else if (collection.mode === "departements") texte += " (nombres par département)";
+    // The list found nothing within its radius: the lieux the map shows are farther away.
+    else if (n > 0 && d.listeVideKm) texte += n > 1 ? ", tous à plus de " + d.listeVideKm + " km" : ", à plus de " + d.listeVideKm + " km";
     etatTexte.textContent = n === 0 ? texte : texte + ".";
   }
 
