@@ -116,7 +116,7 @@ def test_the_admin_stores_values_as_an_import_would(client, montpellier):
     (row,) = export.standard_rows(Lieu.objects.filter(pk=lieu.pk))
     from mednum.standard import schema
 
-    exported = dict(zip(schema.field_names(), row))
+    exported = dict(zip(schema.field_names(), row, strict=True))
     again = Normaliser(communes=CommuneIndex.from_db()).normalise(exported)
     assert again.errors == []
     assert {name: again.values[name] for name in exported if name != "pivot"} == {
