@@ -500,6 +500,7 @@ def test_a_commune_without_position_leads_to_its_lieux_not_to_a_dead_end(client,
     assert response.status_code == 200
     assert "lat et lon" not in page
     assert "La position de Bora-Bora n’est pas connue" in page
+    assert "Indiquez une commune" not in page  # a commune was chosen
     assert 'href="/territoires/communes/bora-bora-98714/"' in response.content.decode()
     commune_page = client.get("/territoires/communes/bora-bora-98714/")
     assert "Chercher les lieux autour" not in text(commune_page)
