@@ -41,7 +41,8 @@ if not env_bool("MEDNUM_IGNORE_DOTENV", False):
     _read_dotenv(BASE_DIR / ".env")
 
 DEBUG = env_bool("DEBUG", True)
-DATA_DIR = Path(os.environ.get("MEDNUM_DATA_DIR", BASE_DIR / "var"))
+# Empty (as `.env.example` has it) means the default, not the current folder.
+DATA_DIR = Path(os.environ.get("MEDNUM_DATA_DIR") or BASE_DIR / "var")
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 _DEV_SECRET = "dev-only-secret-key-not-for-production-use-0123456789abcdefghijklmnopqrstuvwxyz"

@@ -67,7 +67,11 @@ class LieuAdminForm(forms.ModelForm):
                 continue  # the field's own check says more precisely what is wrong
             for reason in reasons:
                 self.add_error(target, reason)
-        self.standard_values = edit.values
+        self.edit = edit
+        # The id is stored as the normaliser writes it (a tab or a no-break space becomes a space): the
+        # model's uniqueness check, which runs after this, must see that value.
+        if "id_standard" in cleaned and edit.values.get("id"):
+            cleaned["id_standard"] = edit.values["id"]
         return cleaned
 
     @staticmethod
@@ -112,9 +116,7 @@ class LieuAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        edited = set(form.changed_data)
-        moved = bool(edited & edition.COORDINATES) and "position_precision" not in edited
-        edition.apply(obj, form.standard_values, moved=moved)
+        edition.apply(obj, form.edit, precision_chosen="position_precision" in form.changed_data)
         super().save_model(request, obj, form, change)
 
 

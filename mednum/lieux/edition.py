@@ -23,10 +23,15 @@ from typing import Any
 from mednum.lieux import merge
 from mednum.lieux.models import PositionPrecision
 from mednum.standard import schema
-from mednum.standard.communes import CommuneIndex
-from mednum.standard.normalise import Normaliser
+from mednum.standard.communes import CommuneIndex, CommuneInfo
+from mednum.standard.normalise import Normaliser, format_coordinate
 
 COORDINATES = set(merge.COORDINATES)
+# Lieu columns that place the lieu: editing one of them makes a position found from the old address (or
+# the old commune's centre) wrong.
+ADDRESS_COLUMNS = {"adresse", "code_postal", "commune_nom", "code_insee"}
+# Edits of these need the communes (to find the commune, and to check a position against it).
+NEEDS_COMMUNES = ADDRESS_COLUMNS | COORDINATES
 
 
 @dataclass
@@ -36,6 +41,9 @@ class Edit:
     values: dict[str, str]
     # Lieu column (form field) → French messages; "" for the record as a whole.
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # The commune the values name (None when unknown or not looked up).
+    commune: CommuneInfo | None = None
+    edited: set[str] = field(default_factory=set)
 
 
 def standard_record(columns: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,17 +66,31 @@ def check(columns: Mapping[str, Any], edited: Iterable[str], *, communes: Commun
     edited = set(edited)
     if edited & COORDINATES:
         edited |= COORDINATES  # a position is one value: a warning on either coordinate concerns both
-    if communes is None:
+    if communes is None and edited & NEEDS_COMMUNES:
         communes = CommuneIndex.from_db()
     typed = standard_record(columns)
-    result = Normaliser(communes=communes, strict_enums=True).normalise(typed)
-    edit = Edit(values=result.values)
+    record = dict(typed)
+    # A new commune name or postcode with the old INSEE code: the commune is found again from what
+    # was typed (the normaliser trusts an INSEE code it knows, and the lieu would stay in the old one).
+    commune_retyped = bool(edited & {"commune_nom", "code_postal"}) and "code_insee" not in edited
+    if commune_retyped:
+        record["code_insee"] = ""
+    result = Normaliser(communes=communes, strict_enums=True).normalise(record)
+    edit = Edit(values=result.values, commune=result.commune, edited=edited)
     for issue in result.errors:
         _add(edit, issue)
     for issue in result.warnings:
         name = issue.field
         if merge.model_field(name) in edited and not _same(name, typed.get(name), result.values.get(name)):
             _add(edit, issue)
+    if commune_retyped and communes is not None and not result.values.get("code_insee"):
+        _add_message(edit, "commune_nom", "Commune introuvable avec ce nom et ce code postal : vérifiez-les, ou "
+                                          "saisissez le code INSEE de la commune.")
+    if edited & COORDINATES:
+        latitude, longitude = (str(typed.get(name) or "").strip() for name in ("latitude", "longitude"))
+        if bool(latitude) != bool(longitude):
+            _add_message(edit, "latitude" if not latitude else "longitude",
+                         "Saisissez la latitude et la longitude, ou aucune des deux.")
     return edit
 
 
@@ -81,7 +103,8 @@ def _same(name: str, typed: Any, normalised: Any) -> bool:
         return (typed if merge.is_real_pivot(typed) else "") == (normalised if merge.is_real_pivot(normalised) else "")
     if name in COORDINATES:
         try:
-            return float(typed) == float(normalised)
+            # Compared as stored: 6 decimals (about 10 cm).
+            return format_coordinate(float(typed)) == format_coordinate(float(normalised))
         except ValueError:
             return typed == normalised
     return typed == normalised
@@ -92,28 +115,49 @@ def _add(edit: Edit, issue) -> None:
     message = issue.reason[:1].upper() + issue.reason[1:]
     if issue.value and issue.value not in message:
         message += f" (« {issue.value} »)"
-    message += "."
+    _add_message(edit, column, message + ".")
+
+
+def _add_message(edit: Edit, column: str, message: str) -> None:
     messages = edit.errors.setdefault(column, [])
     if message not in messages:
         messages.append(message)
 
 
-def apply(lieu, values: Mapping[str, str], *, moved: bool = False) -> list[str]:
-    """Write an edit's standard `values` into the lieu (not saved): columns, masks, slug, commune link.
+def apply(lieu, edit: Edit, *, precision_chosen: bool = False) -> list[str]:
+    """Write a checked edit into the lieu (not saved): columns, masks, slug, commune link, position.
+    Returns the columns that changed.
 
-    The position is the one already set on the lieu (the normaliser only checked it). `moved`: it was
-    typed by hand, so it is now a position given for the lieu (precision « source ») unless none is left.
-    Returns the columns that changed."""
-    latitude, longitude = lieu.latitude, lieu.longitude
-    values = dict(values)
-    values["latitude"] = "" if latitude is None else repr(float(latitude))
-    values["longitude"] = "" if longitude is None else repr(float(longitude))
-    changed = merge.apply_values(lieu, values, keep_id=False)
-    if latitude is None or longitude is None:
-        lieu.latitude = lieu.longitude = None
-        precision = PositionPrecision.AUCUNE
+    Position: typed by hand, it is stored as the normaliser writes it (6 decimals) and becomes a position
+    given for the lieu (precision « source »), unless the precision was chosen in the same edit. A
+    position found from the old address or the old commune's centre does not stay when the address or
+    the commune changes: the lieu goes to its new commune's centre (precision « commune »), or has no
+    position when that is unknown, as an import without geocoder would do."""
+    values = dict(edit.values)
+    edited = edit.edited
+    typed_position = bool(edited & COORDINATES)
+    stale = (not typed_position and bool(edited & ADDRESS_COLUMNS)
+             and lieu.position_precision in (PositionPrecision.ADRESSE, PositionPrecision.COMMUNE))
+    if stale:
+        commune = edit.commune
+        if commune is not None and commune.latitude is not None and commune.longitude is not None:
+            values["latitude"], values["longitude"] = format_coordinate(commune.latitude), format_coordinate(commune.longitude)
+            precision = PositionPrecision.COMMUNE
+        else:
+            values["latitude"] = values["longitude"] = ""
+            precision = PositionPrecision.AUCUNE
+    elif not typed_position:
+        values["latitude"] = "" if lieu.latitude is None else repr(float(lieu.latitude))
+        values["longitude"] = "" if lieu.longitude is None else repr(float(lieu.longitude))
+        precision = lieu.position_precision
     else:
-        precision = PositionPrecision.SOURCE if moved else lieu.position_precision
+        precision = lieu.position_precision if precision_chosen else PositionPrecision.SOURCE
+    changed = merge.apply_values(lieu, values, keep_id=False)
+    if not values["latitude"] or not values["longitude"]:
+        if lieu.latitude is not None or lieu.longitude is not None:
+            lieu.latitude = lieu.longitude = None
+            changed += ["latitude", "longitude"]
+        precision = PositionPrecision.AUCUNE
     if lieu.position_precision != precision:
         lieu.position_precision = precision
         changed.append("position_precision")

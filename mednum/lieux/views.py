@@ -237,7 +237,7 @@ def resoudre_origine(r: Recherche) -> None:
             r.autres_communes = communes[1:]
         r.commune_code = commune.code
         r.origine = Origine(commune_libelle(commune), commune.latitude, commune.longitude, commune)
-        r.adresse_non_localisee = adresse
+        r.adresse_non_localisee = adresse and commune.latitude is not None  # else: « position inconnue »
         return
     if r.lat is not None and r.lon is not None:
         r.origine = Origine("votre position", r.lat, r.lon)

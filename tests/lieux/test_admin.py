@@ -197,9 +197,87 @@ def test_every_real_lieu_can_be_saved_unchanged_in_the_admin(db):
     columns = [f.name for f in Lieu._meta.fields]
     lieux = list(Lieu.objects.filter(fusionne_dans__isnull=True))
     assert len(lieux) > 900
-    blocked = {}
+    blocked, changed = {}, {}
     for lieu in lieux:
         edit = edition.check({name: getattr(lieu, name) for name in columns}, columns, communes=communes)
         if edit.errors:
             blocked[lieu.id_standard] = edit.errors
+        elif columns_changed := edition.apply(lieu, edit):
+            changed[lieu.id_standard] = columns_changed
     assert blocked == {}
+    assert changed == {}  # saved unchanged
+
+
+@pytest.fixture
+def sete(montpellier):
+    from tests.factories import CommuneFactory
+
+    return CommuneFactory(code="34301", nom="Sète", codes_postaux=["34200"], latitude=43.40, longitude=3.69)
+
+
+def test_a_new_commune_name_and_postcode_move_the_lieu_to_that_commune(client, sete):
+    """The old INSEE code used to stay (the normaliser trusts a code it knows): the lieu stayed in
+    Montpellier's pages and counts."""
+    lieu = make_lieu(nom="Espace")
+    assert lieu.commune_id == "34172"
+    response = _save_through_admin(client, lieu, commune_nom="Sète", code_postal="34200")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lieu.refresh_from_db()
+    assert (lieu.code_insee, lieu.commune_id, lieu.commune_nom) == ("34301", "34301", "Sète")
+    form = admin_form(lieu, commune_nom="Sètteville", code_postal="34999")  # no such commune
+    assert not form.is_valid()
+    assert "Commune introuvable" in str(form.errors["commune_nom"])
+
+
+@pytest.mark.parametrize("precision", ["commune", "adresse"])
+def test_a_position_found_from_the_old_address_does_not_stay(client, sete, precision):
+    """A position geocoded from the old address (or the old commune's centre) stayed where it was when
+    the lieu moved to another commune: 30 km away on the map."""
+    from mednum.lieux.models import PositionPrecision
+
+    lieu = make_lieu(nom="Espace")
+    Lieu.objects.filter(pk=lieu.pk).update(position_precision=precision, latitude=43.61, longitude=3.87)
+    lieu.refresh_from_db()
+    response = _save_through_admin(client, lieu, commune_nom="Sète", code_postal="34200", adresse="1 quai de la Marine")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lieu.refresh_from_db()
+    assert (lieu.latitude, lieu.longitude, lieu.position_precision) == (43.4, 3.69, PositionPrecision.COMMUNE)
+
+
+def test_a_position_given_by_the_source_stays_when_the_address_is_corrected(client, sete):
+    from mednum.lieux.models import PositionPrecision
+
+    lieu = make_lieu(nom="Espace")
+    assert lieu.position_precision == PositionPrecision.SOURCE
+    before = (lieu.latitude, lieu.longitude)
+    assert _save_through_admin(client, lieu, adresse="12 rue de la République (2e étage)").status_code == 302
+    lieu.refresh_from_db()
+    assert (lieu.latitude, lieu.longitude, lieu.position_precision) == (*before, PositionPrecision.SOURCE)
+
+
+def test_one_coordinate_alone_is_refused(montpellier):
+    """Typing a longitude with an empty latitude used to save no position at all, without a word."""
+    lieu = make_lieu(nom="Espace")
+    form = admin_form(lieu, latitude="", longitude="3.9")
+    assert not form.is_valid()
+    assert "Saisissez la latitude et la longitude" in str(form.errors["latitude"])
+
+
+def test_a_typed_position_is_stored_as_an_import_stores_it(client, montpellier):
+    """Typed with many decimals (copied from a map site), it was either refused by a warning about a value
+    kept as typed, or stored with all its decimals where an import keeps six."""
+    lieu = make_lieu(nom="Espace")
+    response = _save_through_admin(client, lieu, latitude="43.61071234567", longitude="3.87671234567")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lieu.refresh_from_db()
+    assert (lieu.latitude, lieu.longitude) == (43.610712, 3.876712)
+
+
+def test_an_id_that_normalises_to_another_lieu_s_id_is_a_form_error(client, montpellier):
+    """The uniqueness check ran on the typed id and the save wrote the normalised one: « abc\tdef » next to
+    « abc def » ended in an IntegrityError (a 500)."""
+    make_lieu(nom="Autre", source_id="abc def")
+    lieu = make_lieu(nom="Espace")
+    response = _save_through_admin(client, lieu, id_standard="abc\tdef")
+    assert response.status_code == 200
+    assert "existe déjà" in response.content.decode()

@@ -146,7 +146,7 @@ def test_an_address_that_could_not_be_placed_says_so(client, sete, settings):
     settings.MEDNUM_GEOCODER_URL = ""
     response = client.get(reverse("lieux:recherche"), {"q": "3 rue Gambetta 34200 Sète"})
     assert result_names(response) == ["Maison France Services"]
-    assert "L’adresse n’a pas pu être localisée : les distances sont comptées depuis la mairie de Sète" in text(response)
+    assert "L’adresse n’a pas pu être localisée : les distances sont comptées depuis le centre de Sète" in text(response)
     # Without a geocoder, the form does not suggest typing an address.
     assert "12 rue de la Mairie" not in text(response)
     assert "une adresse" not in text(client.get(reverse("lieux:recherche")))
@@ -502,6 +502,9 @@ def test_a_commune_without_position_leads_to_its_lieux_not_to_a_dead_end(client,
     assert "La position de Bora-Bora n’est pas connue" in page
     assert "Indiquez une commune" not in page  # a commune was chosen
     assert 'href="/territoires/communes/bora-bora-98714/"' in response.content.decode()
+    # An address there: one notice only (the position is unknown, not « counted from the centre »).
+    page = text(client.get(reverse("lieux:recherche"), {"q": "12 rue du Port 98730 Bora-Bora"}))
+    assert "La position de Bora-Bora n’est pas connue" in page and "n’a pas pu être localisée" not in page
     commune_page = client.get("/territoires/communes/bora-bora-98714/")
     assert "Chercher les lieux autour" not in text(commune_page)
     assert "Polynésie française, Polynésie française" not in text(commune_page)

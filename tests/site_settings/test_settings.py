@@ -71,3 +71,11 @@ def test_new_sqlite_database_has_8_kb_pages(tmp_path):
         assert db.execute("PRAGMA page_size").fetchone()[0] == 8192
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("SELECT count(*) FROM lieux_sourcerecord").fetchone()[0] == 0
+
+
+def test_an_empty_data_dir_means_the_default_folder():
+    """`.env.example` has `MEDNUM_DATA_DIR=`: copied to `.env`, it put the database in the current folder."""
+    code = "from django.conf import settings; print(settings.DATA_DIR)"
+    result = run_manage("shell", "-c", code, env_extra={"MEDNUM_DATA_DIR": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(ROOT / "var")
