@@ -255,15 +255,22 @@ def test_fallback_rule_week_end(texte, ouvert):
     'Mo-Fr 08:00-12:00,13:30-17:00; Sa 09:00-12:00 || "sur rendez-vous"',
     'Fr 22:00-02:00 || "sur rendez-vous"',
     'Mo-Fr 09:00-18:00; PH off || closed "fermé sauf rendez-vous"',
+    'Su 01:00-04:00 || "sur rendez-vous"',
 ])
-def test_fallback_rule_week_table_agrees_with_the_state_at_each_hour(texte):
-    """Every hour of the week table is in the state `state_at` gives for that hour (Christmas week)."""
+@pytest.mark.parametrize("lundi", [
+    datetime(2026, 12, 21, 0, 0, tzinfo=PARIS),  # Christmas week
+    datetime(2026, 10, 19, 0, 0, tzinfo=PARIS),  # clocks go back on Sunday 25 October
+    datetime(2026, 3, 23, 0, 0, tzinfo=PARIS),  # clocks go forward on Sunday 29 March
+])
+def test_fallback_rule_week_table_agrees_with_the_state_at_each_hour(texte, lundi):
+    """Every hour of the week table is in the state `state_at` gives for that hour."""
     from datetime import timedelta
 
-    lundi = datetime(2026, 12, 21, 0, 0, tzinfo=PARIS)
     semaine = hours.semaine(texte, lundi)
     for heure in range(7 * 24):
         moment = lundi + timedelta(hours=heure, minutes=30)
+        if moment.astimezone(ZoneInfo("UTC")).astimezone(PARIS).replace(tzinfo=None) != moment.replace(tzinfo=None):
+            continue  # 02:30 on the night clocks go forward does not exist
         jour = semaine.jours[moment.weekday()]
         hhmm = moment.strftime("%H:%M")
         in_table = any(debut <= hhmm < fin for debut, fin in jour.intervalles)
