@@ -98,6 +98,15 @@ def test_filters_combine_with_and(client):
 
 
 def test_hours_filters(client, monkeypatch):
+    # A Wednesday morning: the Saturday lieu is closed « now » (on a real Saturday morning it was open,
+    # and this test failed then).
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    mercredi = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    monkeypatch.setattr(timezone, "now", lambda: mercredi)
     open_all_week = lieu(45.765, 4.836, horaires="24/7")
     lieu(45.766, 4.836, horaires="off")
     saturday = lieu(45.767, 4.836, horaires="Sa 09:00-12:00")
