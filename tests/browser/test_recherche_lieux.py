@@ -264,3 +264,22 @@ def test_table_of_services_fits_a_phone_screen(browser, live_server, donnees):
         assert widths[0] <= widths[1], widths
     finally:
         context.close()
+
+
+def test_links_of_the_results_and_the_lieu_page_are_large_enough_to_touch(browser, live_server, donnees):
+    """« Itinéraire », « Aller aux résultats » and « Voir sur OpenStreetMap » were 21 px high on a phone
+    (WCAG 2.2 asks for 24 × 24 CSS px)."""
+    sete_lieu = donnees["lieux"][0]
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        sizes = {}
+        for path, names in (("/lieux/?commune=34301", ("Itinéraire", "Aller aux résultats")),
+                            (f"/lieux/{sete_lieu.slug}-{sete_lieu.pk}/", ("Voir sur OpenStreetMap",))):
+            page.goto(live_server.url + path)
+            for name in names:
+                box = page.get_by_role("link", name=re.compile("^" + name)).first.bounding_box()
+                sizes[name] = (round(box["width"]), round(box["height"]))
+        assert all(w >= 24 and h >= 24 for w, h in sizes.values()), sizes
+    finally:
+        context.close()
