@@ -19,6 +19,7 @@ and week: there is no stored column to keep in step with imports.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -136,22 +137,27 @@ def erreur(horaires: str | None) -> str | None:
 FALLBACK_HORIZON_DAYS = 14  # how far `_prochain_changement` looks for the next change
 
 
-def _intervalles(parsed: OpeningHours, texte: str, debut: datetime, fin: datetime) -> list[tuple]:
-    """`parsed.intervals(debut, fin)` as a list, read day by day for an expression with « || »; touching
-    pieces with the same state and comment are joined (an opening past midnight stays one piece)."""
+def _intervalles(parsed: OpeningHours, texte: str, debut: datetime, fin: datetime) -> Iterator[tuple]:
+    """`parsed.intervals(debut, fin)`, read day by day for an expression with « || »; touching pieces
+    with the same state and comment are joined (an opening past midnight stays one piece). Lazy: a
+    caller that stops early (the next change, an opening at the week-end) reads only the days it needs."""
     if "||" not in texte:
-        return list(parsed.intervals(debut, fin))
-    pieces: list[tuple] = []
+        yield from parsed.intervals(debut, fin)
+        return
+    piece = None
     jour = debut
     while jour < fin:
         lendemain = min(fin, datetime.combine(jour.date() + timedelta(days=1), time(0, 0), jour.tzinfo))
         for start, end, state, commentaire in parsed.intervals(jour, lendemain):
-            if pieces and pieces[-1][1] == start and pieces[-1][2:] == (state, commentaire):
-                pieces[-1] = (pieces[-1][0], end, state, commentaire)
+            if piece is not None and piece[1] == start and piece[2:] == (state, commentaire):
+                piece = (piece[0], end, state, commentaire)
             else:
-                pieces.append((start, end, state, commentaire))
+                if piece is not None:
+                    yield piece
+                piece = (start, end, state, commentaire)
         jour = lendemain
-    return pieces
+    if piece is not None:
+        yield piece
 
 
 def _prochain_changement(parsed: OpeningHours, texte: str, maintenant: datetime) -> datetime | None:
@@ -402,7 +408,7 @@ def semaine(
     debut = datetime.combine(lundi - timedelta(days=1), time(0, 0), zone)
     fin = datetime.combine(lundi + timedelta(days=8), time(0, 0), zone)
     try:
-        intervals = _intervalles(parsed, texte, debut, fin)
+        intervals = list(_intervalles(parsed, texte, debut, fin))
     except Exception:  # noqa: BLE001
         return Semaine(horaires or "", False, True, message="Horaires illisibles.")
     for start, end, state, commentaire in intervals:
