@@ -31,6 +31,11 @@ CARTE_BODY_TTL = 60
 # --- schemas (documentation and tests) -------------------------------------------------------------
 
 
+SLUG_DESCRIPTION = (
+    "Forme lisible du nom du lieu. La page publique du lieu est /lieux/{slug}-{id}/ (/lieux/{id}/ y redirige)."
+)
+
+
 class HorairesEtat(Schema):
     etat: Literal["ouvert", "ferme", "inconnu"]
     libelle: str
@@ -41,7 +46,7 @@ class LieuResultat(Schema):
     """A lieu in a list of results (the lieu's page, /lieux/{id}, has every field of the standard)."""
 
     id: int
-    slug: str = Field(description="Forme lisible du nom du lieu. La page publique du lieu est /lieux/{slug}-{id}/ (/lieux/{id}/ y redirige).")
+    slug: str = Field(description=SLUG_DESCRIPTION)
     nom: str
     typologie: list[str]
     adresse: str
@@ -103,7 +108,7 @@ class JourSemaine(Schema):
 
 class LieuDetail(Schema):
     id: int
-    slug: str = Field(description="Forme lisible du nom du lieu. La page publique du lieu est /lieux/{slug}-{id}/ (/lieux/{id}/ y redirige).")
+    slug: str = Field(description=SLUG_DESCRIPTION)
     id_standard: str
     nom: str
     typologie: list[str]
