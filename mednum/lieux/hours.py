@@ -77,10 +77,37 @@ class _Invalide:
         self.message = message
 
 
-# A rule made of a comment alone (« "sur rendez-vous" », « Mo-Fr 09:00-12:00 || "sur rendez-vous" »):
-# the OSM specification gives it the state « unknown »; opening-hours-py reads it as open at every
-# hour, so that « ouvert maintenant » listed such a lieu on Sunday at 3 a.m. It is given its keyword.
-_COMMENT_ONLY_RULE = re.compile(r'(^|;|\|\||,)(\s*)("[^"]*")(?=\s*(?:;|\|\||,|$))')
+# A rule whose only modifier is a comment and which gives no hours (« "sur rendez-vous" »,
+# « Sa "sur rendez-vous" », « Mo-Fr 09:00-12:00 || "sur rendez-vous" »): the OSM specification gives it
+# the state « unknown »; opening-hours-py reads it as open at every hour of its days, so that « ouvert
+# maintenant » listed such a lieu on Saturday or Sunday at 3 a.m. It is given the keyword `unknown`. A
+# rule with hours and a comment (« Mo 10:00-12:00 "sur rendez-vous" ») stays open during its hours.
+_RULE_SEPARATOR = re.compile(r'"[^"]*"|;|\|\||,(?=\s)')
+_COMMENT_AT_END = re.compile(r'"[^"]*"\s*$')
+_GIVES_HOURS_OR_STATE = re.compile(
+    r"\d{1,2}:\d{2}|24/7|\b(?:sunrise|sunset|dawn|dusk|open|closed|off|unknown)\b", re.IGNORECASE
+)
+
+
+def _comment_rules_unknown(texte: str) -> str:
+    pieces: list[str] = []
+    debut = 0
+    for match in _RULE_SEPARATOR.finditer(texte):
+        if match.group().startswith('"'):
+            continue
+        pieces.append(_comment_rule_unknown(texte[debut:match.start()]) + match.group())
+        debut = match.end()
+    pieces.append(_comment_rule_unknown(texte[debut:]))
+    return "".join(pieces)
+
+
+def _comment_rule_unknown(regle: str) -> str:
+    comment = _COMMENT_AT_END.search(regle)
+    if comment is None or _GIVES_HOURS_OR_STATE.search(regle[: comment.start()]):
+        return regle
+    return regle[: comment.start()] + "unknown " + regle[comment.start():]
+
+
 # Days that no year has: opening-hours-py accepts « Feb 30 » and then reads the rule as every day.
 _IMPOSSIBLE_DAY = re.compile(r"\b(?:Feb\s*(?:3[0-9])|(?:Apr|Jun|Sep|Nov)\s*31|[A-Z][a-z]{2}\s*(?:3[2-9]|[4-9][0-9]))\b")
 
@@ -93,7 +120,7 @@ def _parse(texte: str, fuseau: str) -> OpeningHours | _Invalide | None:
     if impossible:
         return _Invalide(f"Date qui n'existe pas dans les horaires (« {impossible.group()} »).")
     if '"' in texte:
-        texte = _COMMENT_ONLY_RULE.sub(r"\1\2unknown \3", texte)
+        texte = _comment_rules_unknown(texte)
     try:
         return OpeningHours(texte, timezone=_zone(fuseau), country=PAYS, max_interval_days=MAX_INTERVAL_DAYS)
     except ParserError as exc:

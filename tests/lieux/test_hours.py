@@ -200,6 +200,30 @@ def test_a_comment_alone_is_not_open(texte):
     assert hours.est_ouvert(texte, datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)) is ("09:00" in texte)
 
 
+SAMEDI_3H = datetime(2026, 11, 28, 3, 0, tzinfo=PARIS)
+
+
+@pytest.mark.parametrize("texte", ['Sa "sur rendez-vous"', 'Mo-Fr 09:00-12:00; Sa "sur rendez-vous"',
+                                   'Mo-Fr 09:00-12:00, Sa,Su "sur rendez-vous"'])
+def test_days_with_a_comment_and_no_hours_are_not_open(texte):
+    """« Sa "sur rendez-vous" » was read as open all Saturday: « Ouvert · ferme à minuit » at 3 a.m.,
+    listed by « ouvert maintenant » and « ouvert le week-end », 00:00 – 24:00 in the week table."""
+    assert hours.est_ouvert(texte, SAMEDI_3H) is False
+    etat = hours.state_at(texte, SAMEDI_3H)
+    assert (etat.etat, etat.libelle) == ("inconnu", "Sur rendez-vous")
+    assert hours.ouvert_le_week_end(texte, SAMEDI_3H) is False
+    semaine = hours.semaine(texte, SAMEDI_3H)
+    assert semaine.jours[5].libelle == "Sur rendez-vous"
+    assert all("24:00" not in jour.libelle for jour in semaine.jours)
+    # The weekdays' hours still count.
+    assert hours.est_ouvert(texte, datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)) is ("09:00" in texte)
+
+
+@pytest.mark.parametrize("texte", ['Sa 10:00-12:00 "sur rendez-vous"', 'Sa open "sur rendez-vous"', '24/7 "accueil"'])
+def test_a_comment_next_to_hours_or_a_state_keeps_them(texte):
+    assert hours.est_ouvert(texte, datetime(2026, 11, 28, 11, 0, tzinfo=PARIS)) is True
+
+
 @pytest.mark.parametrize("texte", ["Feb 30 02:00-04:00", "Apr 31 10:00-12:00", "Nov 31 off; Mo-Fr 09:00-12:00"])
 def test_a_day_that_does_not_exist_makes_the_hours_to_check(texte):
     """opening-hours-py accepts « Feb 30 » and then reads the rule as every day (open at 03:00 daily)."""
