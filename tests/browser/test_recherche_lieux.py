@@ -283,3 +283,27 @@ def test_links_of_the_results_and_the_lieu_page_are_large_enough_to_touch(browse
         assert all(w >= 24 and h >= 24 for w, h in sizes.values()), sizes
     finally:
         context.close()
+
+
+def test_links_of_the_footer_and_the_breadcrumb_are_large_enough_to_touch(browser, live_server, donnees):
+    """The footer's links and the breadcrumb's were 20 px high on a phone (the design system's small
+    text); WCAG 2.2 asks for targets of 24 × 24 CSS px, or that much space around them."""
+    sete_lieu = donnees["lieux"][0]
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + f"/lieux/{sete_lieu.slug}-{sete_lieu.pk}/")
+        page.get_by_role("button", name=re.compile("fil d.Ariane")).click()
+        sizes = page.evaluate(
+            """() => [...document.querySelectorAll('footer a, footer button, .fr-breadcrumb a')]
+                 .filter(a => !a.closest('.fr-footer__bottom-copy'))  // a link inside a sentence
+                 .map(a => {
+                 const r = a.getBoundingClientRect();
+                 return [a.textContent.trim().slice(0, 40), Math.round(r.width), Math.round(r.height)];
+               })"""
+        )
+        assert len(sizes) >= 6, sizes
+        small = [size for size in sizes if size[1] < 24 or size[2] < 24]
+        assert not small, small
+    finally:
+        context.close()
