@@ -1,6 +1,10 @@
 """Server time of the commune lookup `GET /api/v1/communes` on the territories of the configured database.
 
-Run `python manage.py load_territoires` first; then `.venv/bin/python bench/bench_communes.py`.
+    .venv/bin/python bench/bench_communes.py [--requests N] [--seed S]
+
+Without DATABASE_URL, uses its own SQLite database under var/bench/communes/ (migrated and loaded with
+the territories on first use, ~10 s); with DATABASE_URL, that database (migrated and loaded the same
+way when it has no communes).
 Prints `figure: value` lines. The requests go through Django's test client (URL routing, middleware,
 Ninja, JSON), so the times are the server's, without the network. `…_cpu_…` figures count only the
 CPU time of this process (not the time spent waiting for a busy machine, nor the database server's
@@ -19,13 +23,22 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mednum.settings")
+# Production-like settings (DEBUG off), as the other benchmarks: DEBUG wraps every query and doubles the time.
+for name, value in {"MEDNUM_IGNORE_DOTENV": "1", "DEBUG": "false", "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+                    "ALLOWED_HOSTS": "localhost", "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "ERROR"}.items():
+    os.environ.setdefault(name, value)
+if not os.environ.get("DATABASE_URL"):
+    os.environ["MEDNUM_DATA_DIR"] = str(ROOT / "var" / "bench" / "communes")
+    (ROOT / "var" / "bench" / "communes").mkdir(parents=True, exist_ok=True)
 
 import django  # noqa: E402
 
 django.setup()
 
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
@@ -81,13 +94,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args()
 
+    call_command("migrate", verbosity=0)
+    if not Commune.objects.exists():
+        call_command("load_territoires", verbosity=0)
     total = Commune.objects.count()
-    if total == 0:
-        print(
-            "Aucune commune dans la base configurée : lancez d’abord `python manage.py load_territoires`.",
-            file=sys.stderr,
-        )
-        return 1
 
     communes = [
         (code, nom, population, list(codes_postaux or []))
