@@ -1,6 +1,6 @@
 """Territory endpoints of the public API. The search itself lives in `territoires.search`."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
@@ -77,6 +77,7 @@ _COMMUNES_PARAMETERS = [
 def communes(request: HttpRequest):
     try:
         limit = search.parse_limit(request.GET.get("limit"))
-        return search.search_communes(request.GET.get("q"), limit=limit)
+        # The JSON of `list[CommuneOut]`, written by the search (kept per commune, see `communes_json`).
+        return HttpResponse(search.communes_json(request.GET.get("q"), limit=limit), content_type="application/json")
     except search.RechercheInvalide as error:
         raise HttpError(422, str(error)) from error

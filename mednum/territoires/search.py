@@ -19,7 +19,9 @@ first use (about half a second), and is rebuilt
 when the territories change: at once in the process that saves or deletes a commune (signals, or
 `invalidate_index()` for bulk loaders), and within `MEDNUM_COMMUNES_INDEX_TTL` seconds (default 30)
 in the other processes, which compare a cheap fingerprint of the tables. A lookup is pure Python on
-sorted lists (bisect) plus one primary-key query to fetch the communes to display.
+sorted lists (bisect) plus one primary-key query to fetch the communes to display. The API's JSON of
+each commune is kept with the index once written (`communes_json`): a keystroke of the autocomplete
+then reads no row and builds no object.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
+import orjson
 from django.conf import settings
 from django.db.models import Count, Max, Min, Sum
 from django.db.models.signals import post_delete, post_save
@@ -110,6 +113,43 @@ def search_communes(query: str | None, limit: int = DEFAULT_LIMIT) -> list[Commu
     return [found[code] for code in codes if code in found]
 
 
+def communes_json(query: str | None, limit: int = DEFAULT_LIMIT) -> bytes:
+    """`search_communes` as the API's JSON array (see `territoires.api.CommuneOut`). Each commune's
+    JSON is written once and kept with the index, so it follows the index's rebuilds."""
+    key = clean_query(query)
+    if not is_searchable(key) or limit < 1:
+        return b"[]"
+    index = get_index()
+    codes = index.lookup(key, min(limit, MAX_LIMIT))
+    cache = index.json_by_code
+    missing = [code for code in codes if code not in cache]
+    if missing:
+        cache.update(_communes_json_by_code(missing))
+    # A commune deleted since the index was built is simply left out.
+    return b"[" + b",".join(cache[code] for code in codes if code in cache) + b"]"
+
+
+def _communes_json_by_code(codes: list[str]) -> dict[str, bytes]:
+    rows = Commune.objects.filter(pk__in=codes).values_list(
+        "code", "nom", "codes_postaux", "departement__code", "departement__nom", "epci__code", "epci__nom",
+        "latitude", "longitude", "population",
+    )
+    return {
+        code: orjson.dumps({
+            "code": code,
+            "nom": nom,
+            "codes_postaux": [str(postal_code) for postal_code in codes_postaux or ()],
+            "departement": {"code": departement_code, "nom": departement_nom},
+            "epci": {"code": epci_code, "nom": epci_nom} if epci_code else None,
+            "latitude": latitude,
+            "longitude": longitude,
+            "population": population,
+        })
+        for code, nom, codes_postaux, departement_code, departement_nom, epci_code, epci_nom, latitude, longitude,
+        population in rows
+    }
+
+
 # --- The index ------------------------------------------------------------------------------------
 
 
@@ -143,6 +183,7 @@ class CommuneIndex:
     ):
         """`communes`: (INSEE code, search key, population); `postal_codes`: (postal code, INSEE code)."""
         self.fingerprint = fingerprint
+        self.json_by_code: dict[str, bytes] = {}  # filled by `communes_json` as communes are asked for
         rows = sorted(communes, key=lambda row: (-(row[2] or 0), row[1], row[0]))
         self.codes = tuple(code for code, _, _ in rows)
         position = {code: i for i, code in enumerate(self.codes)}

@@ -121,6 +121,26 @@ class TestWithSampleCommunes:
     def test_nul_byte_inside_a_name_is_ignored(self, client):
         assert result_codes(client.get(f"{URL}?q=s%C3%A8te%00")) == ["34301"]
 
+    @pytest.mark.parametrize("query", ["saint etienne", "castanet", "34", "floure", "2a004"])
+    def test_items_are_what_the_documented_schema_writes(self, client, query):
+        """The JSON is written by the search (kept per commune); it must be what the OpenAPI document's
+        schema `CommuneOut` gives for the same communes."""
+        from mednum.territoires.api import CommuneOut
+
+        expected = [CommuneOut.from_orm(commune).dict() for commune in search.search_communes(query, limit=50)]
+        assert expected
+        assert get(client, q=query, limit=50).json() == expected
+
+    def test_a_renamed_commune_is_answered_with_its_new_name(self, client, django_assert_num_queries):
+        assert get(client, q="floure").json()[0]["nom"] == "Floure"
+        with django_assert_num_queries(0):  # the same keystroke again reads nothing
+            search.communes_json("floure")
+        commune = Commune.objects.get(code="11147")
+        commune.nom, commune.latitude, commune.longitude = "Floure-Village", 43.17, 2.45
+        commune.save()
+        (item,) = get(client, q="floure").json()
+        assert (item["nom"], item["latitude"], item["longitude"]) == ("Floure-Village", 43.17, 2.45)
+
     def test_openapi_documents_the_endpoint(self, client):
         schema = client.get("/api/v1/openapi.json").json()
         operation = schema["paths"]["/api/v1/communes"]["get"]
