@@ -366,7 +366,8 @@ def _start_radius(key, limit, radius_km) -> float:
 
 
 def _remember_density(key, found, r) -> None:
-    measured = found / (math.pi * r * r) if r > 0 else 0.0
+    area = math.pi * r * r  # 0.0 for a radius under ~1e-154 km (its square underflows)
+    measured = found / area if area > 0 else 0.0
     previous = _DENSITY_HINTS.get(key)
     if previous is not None:
         # Err on the dense side: a box too small costs one more query, a box too large costs many rows.

@@ -291,6 +291,8 @@ def test_unknown_service_lists_allowed_values(client):
         "lat=&lon=", "lat=1e999&lon=2", "lat=45&lon=5&rayon_km=-inf", "lat=45&lon=5&page=99999999999999999999",
         "lat=45&lon=5&taille=0x10", "lat=%00&lon=5", "lat=45&lon=5&services=", "lat=45&lon=5&services=%7C%7C",
         "commune=%27%3B--", "lat=45&lon=5&ouvert_maintenant=", "lat=45&lon=5&format=GEOJSON",
+        # A radius whose square is 0.0 in floating point (it divided by zero).
+        "lat=45.76&lon=4.84&rayon_km=1e-300", "lat=-0&lon=-0&rayon_km=5e-324&ouvert_maintenant=1",
     ],
 )
 def test_never_a_server_error(client, query):
