@@ -224,6 +224,18 @@ def test_a_comment_next_to_hours_or_a_state_keeps_them(texte):
     assert hours.est_ouvert(texte, datetime(2026, 11, 28, 11, 0, tzinfo=PARIS)) is True
 
 
+def test_hours_too_long_to_read_are_to_check():
+    """A 9,800-character string (valid) cost ~170 ms to read at each minute: a page of 120 such lieux
+    took 15 s. Strings longer than OpenStreetMap allows, with a margin, are shown as given."""
+    longue = "; ".join(["Jan-Dec PH,Mo-Su 00:00-24:00"] * 11)  # 328 characters
+    assert len(longue) > hours.LONGUEUR_MAX
+    assert hours.est_valide(longue) is False
+    assert "trop longs" in hours.erreur(longue)
+    assert hours.state_at(longue, SAMEDI_3H).libelle == "Horaires à vérifier"
+    assert hours.est_ouvert(longue, SAMEDI_3H) is False
+    assert hours.est_valide(longue[: hours.LONGUEUR_MAX].rsplit(";", 1)[0]) is True
+
+
 @pytest.mark.parametrize("texte", ["Feb 30 02:00-04:00", "Apr 31 10:00-12:00", "Nov 31 off; Mo-Fr 09:00-12:00"])
 def test_a_day_that_does_not_exist_makes_the_hours_to_check(texte):
     """opening-hours-py accepts « Feb 30 » and then reads the rule as every day (open at 03:00 daily)."""
