@@ -81,6 +81,9 @@ BATCH_SIZE = 2000
 TRANSACTION_ROWS = 10_000
 # Rejected-row entries kept in memory (the CSV report, when asked, receives all of them).
 MAX_REJECTIONS_IN_MEMORY = 10_000
+# Values the normaliser fixed or dropped in rows that were imported (an e-mail that is not one, an
+# unknown service, a text cut…): the first ones are listed with their row, field and reason.
+MAX_CORRECTIONS_LISTED = 1_000
 # Longest value accepted in any column of a source record, in characters.
 MAX_VALUE_CHARS = 100_000
 # How often (rows) the progress callback is called.
@@ -97,7 +100,7 @@ PIPELINE_CHUNK = 1000
 PIPELINE_AHEAD_BATCHES = 2
 
 # Tags of the events the reader process sends, in file order.
-_EV_ROW, _EV_REJECTION, _EV_TICK = 0, 1, 2
+_EV_ROW, _EV_REJECTION, _EV_TICK, _EV_CORRECTION = 0, 1, 2, 3
 # The normalised values the importing process still reads once the reader process has computed a
 # row's Lieu columns (`_Importer._lieu_static`): what places the lieu (`_position`, the geocoder).
 _PLACING_FIELDS = ("latitude", "longitude", "code_insee", "code_postal", "commune", "adresse")
@@ -210,6 +213,8 @@ class ImportReport:
     fatal: str = ""
     warnings: list[str] = field(default_factory=list)
     rejections: list[RejectedRow] = field(default_factory=list)
+    # The first values fixed or dropped in imported rows (`normaliser_warnings` counts them all).
+    corrections: list[RejectedRow] = field(default_factory=list)
     duration: float = 0.0
     committed: bool = False
     report_path: str = ""
@@ -261,6 +266,8 @@ class ImportReport:
             lines.append(f"Lieux {verb}mis à jour : {self.updated}")
             lines.append(f"Lieux inchangés : {self.unchanged}")
             lines.append(f"Lignes rejetées : {self.rejected}")
+            if self.corrections:
+                lines.append(f"Valeurs corrigées ou écartées dans les lignes importées : {self.normaliser_warnings}")
             if self.geocoded:
                 lines.append(f"Positions trouvées par géocodage de l'adresse : {self.geocoded}")
             if self.placed_at_commune:
@@ -276,6 +283,7 @@ class ImportReport:
     def as_dict(self) -> dict:
         data = asdict(self)
         data["rejections"] = [asdict(r) for r in self.rejections]
+        data["corrections"] = [asdict(r) for r in self.corrections]
         data["rows_per_s"] = self.rows_per_s
         data["exit_status"] = self.exit_status
         return data
@@ -286,7 +294,8 @@ class ImportReport:
         data.pop("rows_per_s", None)
         data.pop("exit_status", None)
         rejections = [RejectedRow(**r) for r in data.pop("rejections", [])]
-        return cls(**data, rejections=rejections)
+        corrections = [RejectedRow(**r) for r in data.pop("corrections", [])]
+        return cls(**data, rejections=rejections, corrections=corrections)
 
     def write_csv(self, path) -> None:
         """The rejected rows kept in memory as CSV `ligne,champ,valeur,raison` (UTF-8 with BOM)."""
@@ -704,13 +713,24 @@ class _Importer:
         if self._use_pipeline():
             return self._rows_from_reader(source_file, total, stage, collect=collect, writing=writing)
         return self._normalised_rows(source_file, total, stage, collect=collect, sink_add=self.sink.add,
-                                     tick=self._tick, counters=self.report)
+                                     tick=self._tick, counters=self.report,
+                                     correction_add=None if stage == "validation" else self._correction)
+
+    def _correction(self, row: int, field_name: str, value: Any, reason: str) -> bool:
+        """Keep one value fixed or dropped in an imported row; False once enough are kept."""
+        corrections = self.report.corrections
+        if len(corrections) >= MAX_CORRECTIONS_LISTED:
+            return False
+        corrections.append(RejectedRow(row, _visible(field_name), _short(value), reason))
+        return True
 
     def _normalised_rows(self, source_file: SourceFile, total, stage: str, *, collect: bool, sink_add, tick,
-                         counters):
+                         counters, correction_add=None):
         """The reading + normalisation loop. `sink_add(row, field, value, reason)` receives the
         rejections, `tick(stage, rows, total)` the progress; `counters.normaliser_warnings` and
-        `counters.read` are kept up to date (the report, or the reader process's own counters)."""
+        `counters.read` are kept up to date (the report, or the reader process's own counters).
+        `correction_add(row, field, value, reason)` receives the values fixed or dropped in valid rows
+        until it returns False."""
         normalise = self.normaliser.normalise
         upgrade = self.upgrade if self.v0 else None
         mapping = self.mapping
@@ -791,6 +811,11 @@ class _Importer:
                                     seen.add(key)
                             if result.warnings:
                                 counters.normaliser_warnings += len(result.warnings)
+                                if correction_add is not None and not problems:
+                                    for warning in result.warnings:
+                                        if not correction_add(row, warning.field, warning.value, warning.reason):
+                                            correction_add = None
+                                            break
             if problems:
                 if collect:
                     for field_name, value, reason in problems:
@@ -842,6 +867,16 @@ class _Importer:
         def tick(tick_stage, count, tick_total):
             append((_EV_TICK, tick_stage, count, tick_total))
 
+        corrections_sent = 0
+
+        def correction_add(row, field_name, value, reason):
+            nonlocal corrections_sent
+            if corrections_sent >= MAX_CORRECTIONS_LISTED:
+                return False
+            corrections_sent += 1
+            append((_EV_CORRECTION, row, field_name, value, reason))
+            return True
+
         # A commune of the index is sent as its code (the parent has the same index, forked).
         index = getattr(self.normaliser, "communes", None)
         by_code = getattr(index, "by_code", None) or {}
@@ -856,7 +891,8 @@ class _Importer:
         placing = _PLACING_FIELDS
         try:
             for p in self._normalised_rows(source_file, total, stage, collect=collect, sink_add=sink_add,
-                                           tick=tick, counters=counters):
+                                           tick=tick, counters=counters,
+                                           correction_add=None if stage == "validation" else correction_add):
                 commune = p.commune
                 if commune is not None and by_code.get(commune.code) is commune:
                     commune = commune.code
@@ -921,6 +957,8 @@ class _Importer:
                                             event[8])
                         elif tag == _EV_REJECTION:
                             sink_add(event[1], event[2], event[3], event[4])
+                        elif tag == _EV_CORRECTION:
+                            self._correction(event[1], event[2], event[3], event[4])
                         else:
                             tick(event[1], event[2], event[3])
                     report.normaliser_warnings = warnings_before + message[2]
@@ -979,6 +1017,7 @@ class _Importer:
                 if report.rejected:
                     return report
                 report.valid = 0
+                report.normaliser_warnings = 0  # counted again by the import pass
                 with transaction.atomic() if not self.dry_run else nullcontext():
                     self._import_pass(source_file, total, outer=True)
             else:

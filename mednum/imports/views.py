@@ -54,6 +54,7 @@ def _render_report(request, form, report: ImportReport, token: str):
         "summary": report.summary_lines(),
         "rejections": report.rejections[:SHOWN_REJECTIONS],
         "shown": min(len(report.rejections), SHOWN_REJECTIONS),
+        "corrections": report.corrections[:SHOWN_REJECTIONS],
         "token": token if _report_path(token).is_file() else "",
         "status": report.exit_status,
     }

@@ -155,6 +155,30 @@ def test_rejected_rows_are_reported_and_valid_rows_imported(tmp_path, reims):
     assert len(lines) == 1 + report.rejected_entries
 
 
+@pytest.mark.parametrize("pipeline", [False, True])
+@pytest.mark.parametrize("all_or_nothing", [False, True])
+def test_values_fixed_or_dropped_in_imported_rows_are_listed(tmp_path, reims, pipeline, all_or_nothing):
+    """An e-mail that is not one was dropped from an imported row without saying which row or field."""
+    path = write_csv(tmp_path / "lieux.csv", [row(1), row(2, courriels="pas-un-courriel"), row(3, nom="")])
+    report = import_lieux(path, "reseau-test", pipeline=pipeline, all_or_nothing=all_or_nothing)
+    if all_or_nothing:
+        assert report.rejected == 1 and report.corrections == []  # nothing imported, nothing to list
+        return
+    assert (report.created, report.rejected) == (2, 1)
+    assert [(c.row, c.field, c.value) for c in report.corrections] == [(3, "courriels", "pas-un-courriel")]
+    assert "invalide" in report.corrections[0].reason
+    assert "Valeurs corrigées ou écartées dans les lignes importées : 1" in report.summary_lines()
+    assert engine.ImportReport.from_dict(report.as_dict()).corrections == report.corrections
+
+
+def test_values_fixed_are_listed_once_in_all_or_nothing_mode(tmp_path, reims):
+    path = write_csv(tmp_path / "lieux.csv", [row(1, courriels="pas-un-courriel"), row(2)])
+    report = import_lieux(path, "reseau-test", all_or_nothing=True)
+    assert report.created == 2
+    assert [(c.row, c.field) for c in report.corrections] == [(2, "courriels")]
+    assert "Valeurs corrigées ou écartées dans les lignes importées : 1" in report.summary_lines()
+
+
 def test_every_row_rejected_is_status_2(tmp_path, reims):
     path = write_csv(tmp_path / "lieux.csv", [row(1, nom=""), row(2, nom="")])
     report = import_lieux(path, "reseau-test")

@@ -22,6 +22,7 @@ COMPARED = ("read", "valid", "created", "updated", "unchanged", "rejected", "rej
 def summary(report) -> dict:
     data = {name: getattr(report, name) for name in COMPARED}
     data["rejections"] = [(r.row, r.field, r.value, r.reason) for r in report.rejections]
+    data["corrections"] = [(r.row, r.field, r.value, r.reason) for r in report.corrections]
     data["exit_status"] = report.exit_status
     return data
 

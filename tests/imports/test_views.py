@@ -75,6 +75,14 @@ def test_successful_import_shows_the_report(staff_client):
     assert Lieu.objects.count() == 2
 
 
+def test_values_fixed_or_dropped_are_listed(staff_client):
+    response = post(staff_client, csv_text([row(1), row(2, courriels="pas-un-courriel")]).encode())
+    html = response.content.decode()
+    assert "Import terminé" in html and "Lieux créés : 2" in html
+    table = html.split('id="valeurs-corrigees"', 1)[1].split("</table>", 1)[0]
+    assert "<td>3</td><td>courriels</td><td>pas-un-courriel</td>" in table and "invalide" in table
+
+
 def test_rejected_rows_are_listed_and_downloadable(staff_client):
     response = post(staff_client, csv_text([row(1), row(2, services="Jonglage")]).encode())
     html = response.content.decode()

@@ -128,6 +128,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"  ligne {r.row}, {field}{value} : {r.reason}")
             if not options["report"] and report.rejected_entries > len(shown):
                 self.stdout.write("  … liste complète avec --report rejets.csv")
+        if report.corrections:
+            shown = report.corrections[:SHOWN_REJECTIONS]
+            self.stdout.write("")
+            self.stdout.write(f"Premières valeurs corrigées ou écartées dans les lignes importées ({len(shown)} sur "
+                              f"{report.normaliser_warnings}) :")
+            for r in shown:
+                value = f" « {r.value} »" if r.value else ""
+                self.stdout.write(f"  ligne {r.row}, {r.field or '(ligne)'}{value} : {r.reason}")
         if options["report"]:
             self.stdout.write(f"Rapport des lignes rejetées : {options['report']}")
         status = report.exit_status
