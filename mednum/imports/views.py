@@ -47,14 +47,23 @@ def _check(request) -> None:
         raise PermissionDenied("Vous n'avez pas le droit d'importer des lieux.")
 
 
+def _titre(titre: str, limite: int, gardes: int, total: int, premiers: str) -> str:
+    """« Lignes rejetées (200 premiers problèmes sur 259) » when the table does not show them all."""
+    montres = min(gardes, limite)
+    return f"{titre} ({montres} {premiers} sur {total})" if total > montres else titre
+
+
 def _render_report(request, form, report: ImportReport, token: str):
     context = {
         "form": form,
         "report": report,
         "summary": report.summary_lines(),
         "rejections": report.rejections[:SHOWN_REJECTIONS],
-        "shown": min(len(report.rejections), SHOWN_REJECTIONS),
         "corrections": report.corrections[:SHOWN_REJECTIONS],
+        "titre_rejets": _titre("Lignes rejetées", SHOWN_REJECTIONS, len(report.rejections), report.rejected_entries,
+                               "premiers problèmes"),
+        "titre_corrections": _titre("Valeurs corrigées ou écartées dans les lignes importées", SHOWN_REJECTIONS,
+                                    len(report.corrections), report.normaliser_warnings, "premières"),
         "token": token if _report_path(token).is_file() else "",
         "status": report.exit_status,
     }
