@@ -802,7 +802,9 @@ class Fiche:
         }
         if self.a_position:
             data["geo"] = {"@type": "GeoCoordinates", "latitude": lieu.latitude, "longitude": lieu.longitude}
-        if lieu.horaires:
+        from mednum.lieux import hours
+
+        if lieu.horaires and hours.est_valide(lieu.horaires):  # unreadable hours stay off search engines
             data["openingHours"] = lieu.horaires
         if lieu.telephone:
             data["telephone"] = lieu.telephone

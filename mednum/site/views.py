@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponseServerError
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
@@ -55,13 +55,28 @@ def page_en_preparation(request, title):
     return render(request, "site/page_en_preparation.html", {"title": title})
 
 
+def _api(request) -> bool:
+    """A request to the public API: its errors are JSON (`{"detail": …}`, as the API's own), not pages."""
+    return request.path.startswith("/api/")
+
+
 def page_not_found(request, exception=None):
+    if _api(request):
+        return JsonResponse(
+            {"detail": "Adresse inconnue de l'API : ses adresses sont décrites dans /api/v1/openapi.json."},
+            status=404,
+        )
     return render(request, "404.html", status=404)
 
 
 def bad_request(request, exception=None):
     """The 400 page. The exception's text is Django's, technical and in English (« Invalid HTTP_HOST
-    header… »): not shown."""
+    header… », « too many fields »): not shown."""
+    if _api(request):
+        return JsonResponse(
+            {"detail": "Requête refusée : paramètres trop nombreux ou illisibles, ou en-têtes invalides."},
+            status=400,
+        )
     return render(request, "400.html", status=400)
 
 

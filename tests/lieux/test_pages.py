@@ -364,6 +364,13 @@ def test_json_ld_parses(client, sete):
     assert data["url"].endswith(detail_url(lieu))
 
 
+def test_json_ld_leaves_out_hours_that_cannot_be_read(client, sete):
+    lieu = lieu_a(43.4030, 3.6930, 1, horaires="Mo-Fr 25:00-26:00")
+    html = client.get(detail_url(lieu)).content.decode()
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, flags=re.S).group(1))
+    assert data["name"] and "openingHours" not in data
+
+
 def test_warning_when_older_than_one_year(client, sete):
     old = lieu_a(43.4030, 3.6930, 1, date_maj="2024-03-12")
     page = text(client.get(detail_url(old)))

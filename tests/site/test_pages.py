@@ -166,6 +166,18 @@ def test_400_page_is_french(client):
     assert "Invalid HTTP_HOST" not in page  # Django's technical message is not shown
 
 
+def test_api_errors_outside_its_operations_are_json(client):
+    """Unknown API addresses and requests Django refuses (too many query fields, a bad Host) answered
+    with the site's HTML pages; API clients read JSON."""
+    unknown = client.get("/api/v1/lieuxx")
+    assert unknown.status_code == 404 and "openapi.json" in unknown.json()["detail"]
+    too_many = client.get("/api/v1/lieux?" + "&".join(f"a{n}=1" for n in range(1100)))
+    assert too_many.status_code == 400 and "trop nombreux" in too_many.json()["detail"]
+    assert client.get("/api/v1/sante", HTTP_HOST="ailleurs.example").json()["detail"].startswith("Requête refusée")
+    # The site's pages keep their HTML error pages.
+    assert "<h1>Demande incorrecte</h1>" in html(client.get("/lieux/?" + "&".join(f"a{n}=1" for n in range(1100))))
+
+
 def test_expired_form_gets_a_french_explanation():
     """A form sent without its security token (page open too long, cookies blocked): Django's page is
     in English; the site's says what to do."""
