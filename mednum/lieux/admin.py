@@ -118,6 +118,10 @@ class LieuAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         edition.apply(obj, form.edit, precision_chosen="position_precision" in form.changed_data)
         super().save_model(request, obj, form, change)
+        for column, notices in form.edit.notices.items():
+            label = form.fields[column].label if column in form.fields else ""
+            for notice in notices:
+                self.message_user(request, f"{label} : {notice}" if label else notice, messages.WARNING)
 
 
 @admin.register(SourceRecord)

@@ -44,6 +44,9 @@ class Edit:
     # The commune the values name (None when unknown or not looked up).
     commune: CommuneInfo | None = None
     edited: set[str] = field(default_factory=set)
+    # What to check about edited values that are kept as typed (« position à 215 km de la commune »):
+    # said to the moderator once the lieu is saved, not an obstacle. Same keys as `errors`.
+    notices: dict[str, list[str]] = field(default_factory=dict)
 
 
 def standard_record(columns: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,8 +84,15 @@ def check(columns: Mapping[str, Any], edited: Iterable[str], *, communes: Commun
         _add(edit, issue)
     for issue in result.warnings:
         name = issue.field
-        if merge.model_field(name) in edited and not _same(name, typed.get(name), result.values.get(name)):
-            _add(edit, issue)
+        if merge.model_field(name) in edited:
+            _add(edit, issue, notice=_same(name, typed.get(name), result.values.get(name)))
+    if "horaires" in edited and typed.get("horaires"):
+        from mednum.lieux import hours
+
+        reason = hours.erreur(str(typed["horaires"]))
+        if reason:
+            _add_message(edit, "horaires", f"{reason} Écrivez-les au format d'OpenStreetMap, par exemple "
+                                           "« Mo-Fr 09:00-12:00,14:00-17:00; Sa 09:00-12:00 ».")
     if commune_retyped and communes is not None and not result.values.get("code_insee"):
         _add_message(edit, "commune_nom", "Commune introuvable avec ce nom et ce code postal : vérifiez-les, ou "
                                           "saisissez le code INSEE de la commune.")
@@ -110,16 +120,16 @@ def _same(name: str, typed: Any, normalised: Any) -> bool:
     return typed == normalised
 
 
-def _add(edit: Edit, issue) -> None:
+def _add(edit: Edit, issue, *, notice: bool = False) -> None:
     column = merge.model_field(issue.field) if issue.field in schema.field_names() else ""
     message = issue.reason[:1].upper() + issue.reason[1:]
     if issue.value and issue.value not in message:
         message += f" (« {issue.value} »)"
-    _add_message(edit, column, message + ".")
+    _add_message(edit, column, message + ".", notice=notice)
 
 
-def _add_message(edit: Edit, column: str, message: str) -> None:
-    messages = edit.errors.setdefault(column, [])
+def _add_message(edit: Edit, column: str, message: str, *, notice: bool = False) -> None:
+    messages = (edit.notices if notice else edit.errors).setdefault(column, [])
     if message not in messages:
         messages.append(message)
 

@@ -175,6 +175,26 @@ def test_a_warning_about_a_value_kept_as_typed_does_not_stop_the_edit(montpellie
     assert "pivot" in form.errors
 
 
+def test_a_position_far_from_the_commune_is_saved_with_a_warning(client, montpellier):
+    """A position typed 215 km from the commune was saved without a word; the import warns about it."""
+    lieu = make_lieu(nom="Espace")
+    response = _save_through_admin(client, lieu, latitude="43.61", longitude="1.0")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lieu.refresh_from_db()
+    assert (lieu.latitude, lieu.longitude) == (43.61, 1.0)
+    page = client.get(response["Location"]).content.decode()
+    assert "km de la commune Montpellier : à vérifier" in page
+
+
+def test_hours_typed_by_hand_must_be_readable(montpellier):
+    lieu = make_lieu(nom="Espace", horaires="Mo-Fr 25:00-26:00")
+    form = admin_form(lieu, horaires="Mo-Fr 25:00-26:00; Sa 09:00-12:00")
+    assert not form.is_valid()
+    assert any("OpenStreetMap" in error for error in form.errors["horaires"]), form.errors
+    assert admin_form(lieu, horaires="Mo-Fr 09:00-12:00").is_valid()
+    assert admin_form(lieu, nom="Espace numérique").is_valid()  # hours already stored, not edited: left alone
+
+
 def test_every_real_lieu_can_be_saved_unchanged_in_the_admin(db):
     """The admin's check accepts what the import stored for the two real sources (and what the merge of
     their duplicates made), with their communes: a moderator is never blocked by a field they did not make
