@@ -54,33 +54,36 @@ class TerritoryError(ValueError):
 
 # --- which lieux --------------------------------------------------------------------------------
 
-TERRITORY_KINDS = ("region", "departement", "commune")
+TERRITORY_KINDS = ("region", "departement", "epci", "commune")
 _CODE_PATTERNS = {
     "region": re.compile(r"^\d{2,3}$"),
     "departement": re.compile(r"^(\d{2,3}|2[AB])$", re.I),
+    "epci": re.compile(r"^\d{9}$"),  # its SIREN number
     "commune": re.compile(r"^(\d{5}|2[AB]\d{3})$", re.I),
 }
-_KIND_LABELS = {"region": "région", "departement": "département", "commune": "commune"}
+_KIND_LABELS = {"region": "région", "departement": "département", "epci": "EPCI", "commune": "commune"}
 
 
 def territory(kind: str, code: str):
     """The territory object for a code, or TerritoryError with a French message."""
-    from mednum.territoires.models import Commune, Departement, Region
+    from mednum.territoires.models import Commune, Departement, Epci, Region
 
     code = (code or "").strip().upper()
     label = _KIND_LABELS[kind]
-    model = {"region": Region, "departement": Departement, "commune": Commune}[kind]
-    article = "de la" if kind in ("region", "commune") else "du"
+    model = {"region": Region, "departement": Departement, "epci": Epci, "commune": Commune}[kind]
+    feminine = kind in ("region", "commune")
     if not _CODE_PATTERNS[kind].match(code):
-        raise TerritoryError(f"Le code {article} {label} « {code} » n'est pas valide.")
+        article = "de la" if feminine else "de l'" if kind == "epci" else "du"
+        space = "" if kind == "epci" else " "
+        raise TerritoryError(f"Le code {article}{space}{label} « {code} » n'est pas valide"
+                             f"{' (son numéro SIREN, 9 chiffres)' if kind == 'epci' else ''}.")
     obj = model.objects.filter(pk=code).first()
     if obj is None:
-        raise TerritoryError(f"Aucune {label} ne porte le code « {code} »." if kind != "departement"
-                             else f"Aucun département ne porte le code « {code} ».")
+        raise TerritoryError(f"{'Aucune' if feminine else 'Aucun'} {label} ne porte le code « {code} ».")
     return obj
 
 
-def public_lieux(*, region: str = "", departement: str = "", commune: str = "", demo: bool = False):
+def public_lieux(*, region: str = "", departement: str = "", epci: str = "", commune: str = "", demo: bool = False):
     """The exported lieux: not merged into another, without demonstration data unless asked."""
     queryset = Lieu.objects.filter(fusionne_dans__isnull=True)
     if not demo:
@@ -89,6 +92,8 @@ def public_lieux(*, region: str = "", departement: str = "", commune: str = "", 
         queryset = queryset.filter(commune__region_id=territory("region", region).pk)
     if departement:
         queryset = queryset.filter(commune__departement_id=territory("departement", departement).pk)
+    if epci:
+        queryset = queryset.filter(commune__epci_id=territory("epci", epci).pk)
     if commune:
         code = territory("commune", commune).pk
         # As on the commune's page: its lieux, then those of its INSEE code linked to no commune.
@@ -212,10 +217,11 @@ def write_export(fmt: str, path, queryset) -> int:
     return size
 
 
-def file_name(fmt: str, *, region: str = "", departement: str = "", commune: str = "", day=None) -> str:
+def file_name(fmt: str, *, region: str = "", departement: str = "", epci: str = "", commune: str = "",
+              day=None) -> str:
     day = day or dt.date.today()
     scope = ""
-    for kind, code in (("region", region), ("departement", departement), ("commune", commune)):
+    for kind, code in (("region", region), ("departement", departement), ("epci", epci), ("commune", commune)):
         if code:
             scope += f"-{kind}-{code.upper()}"
     return f"lieux-mediation-numerique{scope}-{day.isoformat()}.{fmt}"

@@ -135,6 +135,23 @@ class TestTerritories:
         assert [r["id"] for r in read_csv(export_text("csv", region="76"))] == ["a-1", "a-2"]
         assert [r["id"] for r in read_csv(export_text("csv", commune="33063"))] == ["b-1"]
 
+    def test_epci_by_its_siren(self, lieux, client, tmp_path):
+        from mednum.territoires.models import Commune
+        from tests.factories import EpciFactory
+
+        metropole = EpciFactory(code="243400017", nom="Montpellier Méditerranée Métropole")
+        Commune.objects.filter(code="34172").update(epci=metropole)
+        assert [r["id"] for r in read_csv(export_text("csv", epci="243400017"))] == ["a-1", "a-2"]
+        response = client.get("/donnees/lieux.csv?epci=243400017")
+        assert "epci-243400017" in response["Content-Disposition"]
+        assert [r["id"] for r in read_csv(b"".join(response.streaming_content).decode())] == ["a-1", "a-2"]
+        call_command("export_lieux", "--epci", "243400017", "-o", str(tmp_path / "epci.csv"))
+        assert [r["id"] for r in read_csv((tmp_path / "epci.csv").read_text(encoding="utf-8"))] == ["a-1", "a-2"]
+        with pytest.raises(export.TerritoryError, match="Aucun EPCI ne porte le code « 200000000 »"):
+            export.public_lieux(epci="200000000")
+        bad = client.get("/donnees/lieux.csv?epci=Montpellier")
+        assert bad.status_code == 400 and "SIREN" in bad.content.decode()
+
     def test_commune_includes_lieux_of_its_insee_code_linked_to_no_commune(self, lieux):
         # As on the commune's page: a lieu whose INSEE code is Bordeaux's but that no commune could be
         # linked to (e.g. imported before the territories) is in Bordeaux's export.

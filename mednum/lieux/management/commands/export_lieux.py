@@ -12,13 +12,15 @@ class Command(BaseCommand):
         territory = parser.add_mutually_exclusive_group()
         territory.add_argument("--region", default="", help="Code INSEE d'une région.")
         territory.add_argument("--departement", default="", help="Code d'un département.")
+        territory.add_argument("--epci", default="", help="Numéro SIREN d'un EPCI (intercommunalité).")
         territory.add_argument("--commune", default="", help="Code INSEE d'une commune.")
         parser.add_argument("--demo", action="store_true", help="Inclure les lieux de démonstration.")
 
     def handle(self, *args, **options):
         try:
             queryset = export.public_lieux(
-                region=options["region"], departement=options["departement"], commune=options["commune"],
+                region=options["region"], departement=options["departement"], epci=options["epci"],
+                commune=options["commune"],
                 demo=options["demo"],
             )
         except export.TerritoryError as error:
