@@ -222,6 +222,12 @@ def detect_encoding(path: Path, declared: str | None = None) -> str:
     """
     with open(path, "rb") as handle:
         head = handle.read(4)
+    # UTF-32 is not read (its byte-order mark begins like UTF-16's: every character would be misread).
+    utf32 = head in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE) or (
+        declared and declared.strip().lower().replace("_", "-").startswith(("utf-32", "utf32", "ucs-4", "ucs4")))
+    if utf32:
+        raise ImportFileError("Fichier encodé en UTF-32, que l'import ne lit pas : enregistrez-le en UTF-8 "
+                              "(ou UTF-16), puis importez-le à nouveau.")
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):

@@ -53,6 +53,15 @@ def test_utf16_with_bom(tmp_path, encoding):
     assert records(path) == [(2, {"id": "1", "nom": "École"})]
 
 
+@pytest.mark.parametrize(("encoding", "declared"), [("utf-32", None), ("utf-32-be", "utf-32-be"), ("utf-32-le", "UTF32")])
+def test_utf32_is_refused_with_its_name(tmp_path, encoding, declared):
+    """A UTF-32 file with BOM was read as UTF-16: every field was rejected for « caractère nul »."""
+    path = tmp_path / "lieux.csv"
+    path.write_bytes("id,nom\nlieu-1,Médiathèque\n".encode(encoding))
+    with pytest.raises(ImportFileError, match="UTF-32"):
+        open_source(path, encoding=declared)
+
+
 def test_latin1_file_is_read_as_windows_1252(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes("id;nom\n1;Médiathèque – Œuvre\n".encode("cp1252"))
