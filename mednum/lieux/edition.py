@@ -23,7 +23,7 @@ from typing import Any
 from mednum.lieux import merge
 from mednum.lieux.models import PositionPrecision
 from mednum.standard import schema
-from mednum.standard.communes import CommuneIndex, CommuneInfo
+from mednum.standard.communes import CommuneIndex, CommuneInfo, commune_key
 from mednum.standard.normalise import Normaliser, format_coordinate
 
 COORDINATES = set(merge.COORDINATES)
@@ -96,12 +96,25 @@ def check(columns: Mapping[str, Any], edited: Iterable[str], *, communes: Commun
     if commune_retyped and communes is not None and not result.values.get("code_insee"):
         _add_message(edit, "commune_nom", "Commune introuvable avec ce nom et ce code postal : vérifiez-les, ou "
                                           "saisissez le code INSEE de la commune.")
+    if "commune_nom" in edited and result.commune is not None and not _names_match(
+            str(typed.get("commune") or ""), result.commune.nom):
+        # The commune was found by its code or postcode alone: the name typed is shown for it. Said, not
+        # refused: sources write the names of former communes (« Meythet - Annecy ») on purpose.
+        _add_message(edit, "commune_nom", f"« {typed.get('commune')} » n'est pas le nom de la commune trouvée "
+                                          f"par le code postal ou le code INSEE ({result.commune.nom}, "
+                                          f"{result.commune.code}) : à vérifier.", notice=True)
     if edited & COORDINATES:
         latitude, longitude = (str(typed.get(name) or "").strip() for name in ("latitude", "longitude"))
         if bool(latitude) != bool(longitude):
             _add_message(edit, "latitude" if not latitude else "longitude",
                          "Saisissez la latitude et la longitude, ou aucune des deux.")
     return edit
+
+
+def _names_match(typed: str, nom: str) -> bool:
+    """« Sete », « SÈTE (34) », « Paris 15e Arrondissement », « Bordeaux Cedex » are the communes' names."""
+    typed_key, key = commune_key(typed), commune_key(nom)
+    return bool(typed_key) and (typed_key == key or typed_key.startswith(key + " ") or key.startswith(typed_key + " "))
 
 
 def _same(name: str, typed: Any, normalised: Any) -> bool:

@@ -195,6 +195,27 @@ def test_hours_typed_by_hand_must_be_readable(montpellier):
     assert admin_form(lieu, nom="Espace numérique").is_valid()  # hours already stored, not edited: left alone
 
 
+@pytest.mark.parametrize("nom", ["<b>NaN</b>", "Montpellier", "Frontignan"])
+def test_a_commune_name_that_is_not_the_commune_found_is_said(client, montpellier, nom):
+    """The commune is found by its postcode alone when the name matches none: « <b>NaN</b> » was saved
+    without a word and shown as the commune of a lieu of Sète. It is said after saving (not refused:
+    sources name former communes, « Meythet - Annecy »)."""
+    from tests.factories import CommuneFactory
+
+    CommuneFactory(code="34301", nom="Sète", codes_postaux=["34200"], latitude=43.40, longitude=3.69)
+    lieu = make_lieu(nom="Espace", commune="Sète", code_postal="34200", code_insee="34301",
+                     latitude="43.40", longitude="3.69")
+    form = admin_form(lieu, commune_nom=nom)
+    assert form.is_valid(), form.errors
+    assert any("n'est pas le nom de la commune trouvée" in notice for notice in form.edit.notices["commune_nom"])
+    for accepted in ("SETE", "Sète (34)", "Sete Cedex"):
+        form = admin_form(lieu, commune_nom=accepted)
+        assert form.is_valid() and "commune_nom" not in form.edit.notices, (accepted, form.edit.notices)
+    response = _save_through_admin(client, lieu, commune_nom=nom)
+    assert response.status_code == 302
+    assert "(Sète, 34301) : à vérifier" in client.get(response["Location"]).content.decode().replace("&#x27;", "'")
+
+
 def test_every_real_lieu_can_be_saved_unchanged_in_the_admin(db):
     """The admin's check accepts what the import stored for the two real sources (and what the merge of
     their duplicates made), with their communes: a moderator is never blocked by a field they did not make
