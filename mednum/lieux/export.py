@@ -61,7 +61,14 @@ _CODE_PATTERNS = {
     "epci": re.compile(r"^\d{9}$"),  # its SIREN number
     "commune": re.compile(r"^(\d{5}|2[AB]\d{3})$", re.I),
 }
-_KIND_LABELS = {"region": "région", "departement": "département", "epci": "EPCI", "commune": "commune"}
+# How the messages name each kind: « Le code <de la région> … », « <Aucune région> ne porte … », and
+# what a valid code is when it is not obvious.
+_KIND_WORDS = {
+    "region": ("de la région", "Aucune région", ""),
+    "departement": ("du département", "Aucun département", ""),
+    "epci": ("de l'EPCI", "Aucun EPCI", " (son numéro SIREN, 9 chiffres)"),
+    "commune": ("de la commune", "Aucune commune", ""),
+}
 
 
 def territory(kind: str, code: str):
@@ -69,17 +76,13 @@ def territory(kind: str, code: str):
     from mednum.territoires.models import Commune, Departement, Epci, Region
 
     code = (code or "").strip().upper()
-    label = _KIND_LABELS[kind]
     model = {"region": Region, "departement": Departement, "epci": Epci, "commune": Commune}[kind]
-    feminine = kind in ("region", "commune")
+    of_kind, no_such, expected = _KIND_WORDS[kind]
     if not _CODE_PATTERNS[kind].match(code):
-        article = "de la" if feminine else "de l'" if kind == "epci" else "du"
-        space = "" if kind == "epci" else " "
-        raise TerritoryError(f"Le code {article}{space}{label} « {code} » n'est pas valide"
-                             f"{' (son numéro SIREN, 9 chiffres)' if kind == 'epci' else ''}.")
+        raise TerritoryError(f"Le code {of_kind} « {code} » n'est pas valide{expected}.")
     obj = model.objects.filter(pk=code).first()
     if obj is None:
-        raise TerritoryError(f"{'Aucune' if feminine else 'Aucun'} {label} ne porte le code « {code} ».")
+        raise TerritoryError(f"{no_such} ne porte le code « {code} ».")
     return obj
 
 
