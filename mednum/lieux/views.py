@@ -86,6 +86,9 @@ class Recherche:
     adresse_non_localisee: bool = False  # an address no geocoder could place: the origin is its commune
     # A commune whose position the reference data lacks (Nouvelle-Calédonie, Polynésie…): no distances.
     commune_sans_position: Commune | None = None
+    # Criteria of the address that could not be used (a service renamed since a link was shared…): the
+    # search runs without them, and the page says which.
+    ignores: list[str] = field(default_factory=list)
 
     @property
     def a_un_lieu_de_depart(self) -> bool:
@@ -119,23 +122,33 @@ def _float(raw: str | None, low: float, high: float) -> float | None:
 
 
 def lire_recherche(params) -> Recherche:
-    """Read the search from a QueryDict; unknown filter values are ignored, never an error."""
+    """Read the search from a QueryDict. A value that cannot be used is never an error: the search runs
+    without it, and `ignores` says which (in French, for the page)."""
     r = Recherche()
     r.q = (params.get("q") or "").replace("\x00", "").strip()[:200]
     r.commune_code = (params.get("commune") or "").strip().upper()
     r.lat = _float(params.get("lat"), -90, 90)
     r.lon = _float(params.get("lon"), -180, 180)
+    if (params.get("lat") or params.get("lon")) and (r.lat is None or r.lon is None):
+        r.lat = r.lon = None
+        r.ignores.append("la position (lat et lon) : illisible ou hors du globe")
     try:
         rayon = int(params.get("rayon") or RAYON_DEFAUT_KM)
     except ValueError:
-        rayon = RAYON_DEFAUT_KM
+        rayon = None
     r.rayon_km = rayon if rayon in RAYONS_KM else RAYON_DEFAUT_KM
+    if rayon not in RAYONS_KM:
+        r.ignores.append(f"le rayon « {params.get('rayon')[:20]} » : il est de {RAYON_DEFAUT_KM} km "
+                         f"(au choix : {', '.join(str(k) for k in RAYONS_KM)} km)")
     enumerations = schema.enumerations()
-    for name, _legend in FILTER_GROUPS:
+    for name, legend in FILTER_GROUPS:
         allowed = enumerations.get(name, [])
-        chosen = [value for value in params.getlist(name) if value in allowed]
+        values = [value for value in params.getlist(name) if value.strip()]
+        chosen = [value for value in values if value in allowed]
         if chosen:
             r.filtres[name] = list(dict.fromkeys(chosen))
+        for value in dict.fromkeys(value for value in values if value not in allowed):
+            r.ignores.append(f"{legend.lower()} : « {value[:80]} », qui n’existe pas (ou plus)")
     r.ouvert_maintenant = params.get("ouvert_maintenant") in ("1", "on", "oui", "true")
     r.ouvert_week_end = params.get("ouvert_week_end") in ("1", "on", "oui", "true")
     try:

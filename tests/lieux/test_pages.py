@@ -199,6 +199,23 @@ def test_filters_in_the_address_give_the_right_lieux(client, sete):
     assert "avec 2 filtres" in text(response)
 
 
+def test_criteria_of_the_address_that_cannot_be_used_are_named(client, sete):
+    """A link shared with a service that no longer exists (or a hand-edited address) gave unfiltered
+    results without a word."""
+    lieu_a(43.4030, 3.6930, 1, nom="Démarches", services=DEMARCHES)
+    lieu_a(43.4031, 3.6931, 2, nom="Outils", services=OUTILS)
+    url = reverse("lieux:recherche")
+    response = client.get(url + "?" + urlencode([("commune", "34301"), ("services", "Jonglage"), ("services", DEMARCHES),
+                                                 ("rayon", "10000")]))
+    assert result_names(response) == ["Démarches"]  # the known service still filters
+    notice = text(response).split("n’ont pas été compris", 1)[1][:400]
+    assert "Services proposés : « Jonglage », qui n’existe pas (ou plus)" in notice
+    assert "Le rayon « 10000 » : il est de 10 km" in notice
+    response = client.get(url, {"lat": "95", "lon": "3.69"})
+    assert "La position (lat et lon) : illisible ou hors du globe" in text(response)
+    assert "n’ont pas été compris" not in text(client.get(url, {"commune": "34301", "services": DEMARCHES}))
+
+
 def test_open_now_filter(client, sete):
     lieu_a(43.4030, 3.6930, 1, nom="Toujours ouvert", horaires="24/7")
     lieu_a(43.4031, 3.6931, 2, nom="Jamais ouvert", horaires="off")
