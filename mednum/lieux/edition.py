@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mednum.lieux import merge
+from mednum.lieux import hours, merge
 from mednum.lieux.models import PositionPrecision
 from mednum.standard import schema
 from mednum.standard.communes import CommuneIndex, CommuneInfo, commune_key
@@ -87,8 +87,6 @@ def check(columns: Mapping[str, Any], edited: Iterable[str], *, communes: Commun
         if merge.model_field(name) in edited:
             _add(edit, issue, notice=_same(name, typed.get(name), result.values.get(name)))
     if "horaires" in edited and typed.get("horaires"):
-        from mednum.lieux import hours
-
         reason = hours.erreur(str(typed["horaires"]))
         if reason:
             _add_message(edit, "horaires", f"{reason} Écrivez-les au format d'OpenStreetMap, par exemple "

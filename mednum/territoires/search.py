@@ -116,12 +116,10 @@ def search_communes(query: str | None, limit: int = DEFAULT_LIMIT) -> list[Commu
 def communes_json(query: str | None, limit: int = DEFAULT_LIMIT) -> bytes:
     """`search_communes` as the API's JSON array (see `territoires.api.CommuneOut`). Each commune's
     JSON is written once and kept with the index, so it follows the index's rebuilds."""
-    key = clean_query(query)
-    if not is_searchable(key) or limit < 1:
+    codes = find_commune_codes(query, limit)
+    if not codes:
         return b"[]"
-    index = get_index()
-    codes = index.lookup(key, min(limit, MAX_LIMIT))
-    cache = index.json_by_code
+    cache = get_index().json_by_code
     missing = [code for code in codes if code not in cache]
     if missing:
         cache.update(_communes_json_by_code(missing))

@@ -119,25 +119,24 @@ class Command(BaseCommand):
         for line in report.summary_lines():
             self.stdout.write(line)
         if report.rejections:
-            shown = report.rejections[:SHOWN_REJECTIONS]
-            self.stdout.write("")
-            self.stdout.write(f"Premières lignes rejetées ({len(shown)} sur {report.rejected_entries} problèmes) :")
-            for r in shown:
-                value = f" « {r.value} »" if r.value else ""
-                field = r.field or "(ligne)"
-                self.stdout.write(f"  ligne {r.row}, {field}{value} : {r.reason}")
-            if not options["report"] and report.rejected_entries > len(shown):
+            shown = self._write_rows("Premières lignes rejetées", report.rejections, f"{report.rejected_entries} problèmes")
+            if not options["report"] and report.rejected_entries > shown:
                 self.stdout.write("  … liste complète avec --report rejets.csv")
         if report.corrections:
-            shown = report.corrections[:SHOWN_REJECTIONS]
-            self.stdout.write("")
-            self.stdout.write(f"Premières valeurs corrigées ou écartées dans les lignes importées ({len(shown)} sur "
-                              f"{report.normaliser_warnings}) :")
-            for r in shown:
-                value = f" « {r.value} »" if r.value else ""
-                self.stdout.write(f"  ligne {r.row}, {r.field or '(ligne)'}{value} : {r.reason}")
+            self._write_rows("Premières valeurs corrigées ou écartées dans les lignes importées", report.corrections,
+                             str(report.normaliser_warnings))
         if options["report"]:
             self.stdout.write(f"Rapport des lignes rejetées : {options['report']}")
         status = report.exit_status
         if status:
             sys.exit(status)
+
+    def _write_rows(self, title: str, rows, total: str) -> int:
+        """« title (N sur total) : » then one line per (row, field) problem; returns N."""
+        shown = rows[:SHOWN_REJECTIONS]
+        self.stdout.write("")
+        self.stdout.write(f"{title} ({len(shown)} sur {total}) :")
+        for r in shown:
+            value = f" « {r.value} »" if r.value else ""
+            self.stdout.write(f"  ligne {r.row}, {r.field or '(ligne)'}{value} : {r.reason}")
+        return len(shown)
