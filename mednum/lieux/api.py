@@ -238,6 +238,10 @@ CARTE_PARAMETERS = [
 ]
 
 
+LIEUX_PARAMETER_NAMES = frozenset(p["name"] for p in LIEUX_PARAMETERS) | {"par_page"}  # older name of taille
+CARTE_PARAMETER_NAMES = frozenset(p["name"] for p in CARTE_PARAMETERS)
+
+
 # --- helpers ---------------------------------------------------------------------------------------
 
 
@@ -293,6 +297,9 @@ def _search(request: HttpRequest, geojson: bool | None = None) -> HttpResponse:
     if geojson is None:
         geojson = fmt == "geojson"
     try:
+        inconnus = search.parametres_inconnus(query, LIEUX_PARAMETER_NAMES)
+        if inconnus:
+            raise search.ParametresInvalides(inconnus)
         params = search.parse_params(query)
         if geojson:
             body = dumps(_geojson_payload(search.search_lieux(params)))
@@ -314,7 +321,8 @@ _LIEUX_DESCRIPTION = (
     "valeurs du standard national ; les lieux fusionnés dans un autre (doublons) n'apparaissent pas. "
     "`total` n'est connu que lorsque le rayon contient moins de résultats que les pages demandées ; "
     "`page_suivante` indique s'il reste des résultats. Aucun résultat : `rayon_suggere_km` propose un rayon "
-    "plus large (20, 50 ou 100 km) qui en contient. Paramètre invalide : réponse 422 expliquant l'erreur."
+    "plus large (20, 50 ou 100 km) qui en contient. Paramètre inconnu ou valeur invalide : réponse 422 "
+    "expliquant l'erreur."
 )
 
 
@@ -395,6 +403,9 @@ def _etag_matches(header: str, etag: str) -> bool:
 )
 def carte(request: HttpRequest):
     try:
+        inconnus = search.parametres_inconnus(request.GET, CARTE_PARAMETER_NAMES)
+        if inconnus:
+            raise search.ParametresInvalides(inconnus)
         params = search.parse_carte_params(request.GET)
     except search.ParametresInvalides as exc:
         return _error(exc)

@@ -26,6 +26,7 @@ n × taille nearest. The total is only known when the radius holds fewer results
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import math
@@ -93,6 +94,24 @@ def _guillemets(value: str) -> str:
 
 
 # --- parameters ------------------------------------------------------------------------------------
+
+
+def parametres_inconnus(query: Mapping, connus: frozenset[str]) -> list[ErreurParametre]:
+    """One error per parameter name that is not in `connus`, with the closest known name when there is
+    one (`service` → `services`): a misspelt filter would otherwise be ignored and return every lieu.
+    Names starting with `_` pass (cache breakers added by some HTTP clients)."""
+    erreurs = []
+    for name in query.keys():
+        if name in connus or name.startswith("_"):
+            continue
+        shown = name[:80]
+        proches = difflib.get_close_matches(name.strip().lower(), sorted(connus), n=1, cutoff=0.6)
+        suggestion = (
+            f" Vouliez-vous dire {_guillemets(proches[0])} ?" if proches else " Les paramètres possibles sont listés."
+        )
+        erreurs.append(ErreurParametre(shown, f"Paramètre inconnu : {_guillemets(shown)}.{suggestion}", tuple(sorted(connus))))
+    return erreurs
+
 
 
 @dataclass

@@ -61,6 +61,8 @@ _COMMUNES_PARAMETERS = [
     },
 ]
 
+_COMMUNES_PARAMETER_NAMES = frozenset(p["name"] for p in _COMMUNES_PARAMETERS)
+
 
 @router.get(
     "/communes",
@@ -75,6 +77,10 @@ _COMMUNES_PARAMETERS = [
     url_name="communes",
 )
 def communes(request: HttpRequest):
+    inconnus = [name for name in request.GET if name not in _COMMUNES_PARAMETER_NAMES and not name.startswith("_")]
+    if inconnus:
+        raise HttpError(422, f"Paramètre inconnu : « {inconnus[0][:80]} ». Paramètres possibles : "
+                        + ", ".join(f"« {p['name']} »" for p in _COMMUNES_PARAMETERS) + ".")
     try:
         limit = search.parse_limit(request.GET.get("limit"))
         # The JSON of `list[CommuneOut]`, written by the search (kept per commune, see `communes_json`).

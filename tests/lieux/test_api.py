@@ -285,6 +285,34 @@ def test_unknown_service_lists_allowed_values(client):
     assert "Valeur inconnue pour « services » : « Cuisine »" in erreur["message"]
 
 
+def test_unknown_parameter_is_refused_with_the_closest_name(client):
+    """A misspelt filter must not be ignored silently: the answer would list every lieu, unfiltered."""
+    lieu(45.765, 4.836, services=["Aide aux démarches administratives"])
+    response = get(client, **near(service="Aide aux démarches administratives"))
+    assert response.status_code == 422
+    (erreur,) = response.json()["erreurs"]
+    assert erreur["parametre"] == "service"
+    assert "Paramètre inconnu : « service ». Vouliez-vous dire « services » ?" in erreur["message"]
+    assert "services" in erreur["valeurs_possibles"] and "rayon_km" in erreur["valeurs_possibles"]
+    lieux_api.LieuxErreur.model_validate(response.json())
+    # Reported together with the other errors of the request; no suggestion when nothing is close.
+    body = client.get("/api/v1/lieux.geojson?lat=45.7&lon=4.8&rayon_km=500&zzz=1").json()
+    assert {e["parametre"] for e in body["erreurs"]} == {"zzz"}
+    assert "Vouliez-vous" not in body["erreurs"][0]["message"]
+    bad_map = carte(client, bbox="4.82,45.75,4.85,45.78", z=15, zoom=15)
+    assert bad_map.status_code == 422
+    assert bad_map.json()["erreurs"][0]["parametre"] == "zoom"
+
+
+def test_known_parameters_and_cache_breakers_pass(client):
+    lieu(45.765, 4.836)
+    assert get(client, **near(_="1700000000", par_page="5")).status_code == 200
+    assert carte(client, bbox="4.82,45.75,4.85,45.78", z=15, _ts="1").status_code == 200
+    # Every documented parameter is known (the list and the documentation are the same data).
+    documented = {p["name"] for p in client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/lieux"]["get"]["parameters"]}
+    assert documented <= lieux_api.LIEUX_PARAMETER_NAMES
+
+
 @pytest.mark.parametrize(
     "query",
     [

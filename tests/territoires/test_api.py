@@ -97,6 +97,12 @@ class TestWithSampleCommunes:
         assert response.status_code == 422
         assert response.json() == {"detail": "Le paramètre « limit » doit être un nombre entier entre 1 et 50."}
 
+    def test_unknown_parameter_is_a_422_in_french(self, client):
+        response = get(client, query="saint")  # « q » misspelt: not an empty list that looks like an answer
+        assert response.status_code == 422
+        assert response.json() == {"detail": "Paramètre inconnu : « query ». Paramètres possibles : « q », « limit »."}
+        assert result_codes(get(client, q="saint", _="1")) != []  # cache breakers pass
+
     @pytest.mark.parametrize("query", ["", "a", "é", " ", "--", "\x00", "\x00\x00\x00", "zzzz"])
     def test_empty_or_one_letter_or_junk_gives_an_empty_list(self, client, query):
         assert result_codes(get(client, q=query)) == []
