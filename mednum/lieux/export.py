@@ -86,19 +86,64 @@ def territory(kind: str, code: str):
     return obj
 
 
+# « La commune 69123 (Lyon) n'est pas dans le département 13 (Bouches-du-Rhône) ».
+_KIND_NAMES = {
+    "region": ("la région", "dans la région"),
+    "departement": ("le département", "dans le département"),
+    "epci": ("l'EPCI", "dans l'EPCI"),
+    "commune": ("la commune", "dans la commune"),
+}
+
+
+def check_nested(given: dict) -> None:
+    """Several territories must hold one another (a commune of the département asked, …); otherwise
+    the download would be an empty file that looks like an answer: TerritoryError says which two differ."""
+    from mednum.territoires.models import Commune
+
+    commune, departement, region, epci = (given.get(k) for k in ("commune", "departement", "region", "epci"))
+    pairs = []
+    if commune is not None:
+        pairs += [
+            ("commune", "departement", departement is not None and commune.departement_id != departement.pk),
+            ("commune", "region", region is not None and commune.region_id != region.pk),
+            ("commune", "epci", epci is not None and commune.epci_id != epci.pk),
+        ]
+    if departement is not None and region is not None:
+        pairs.append(("departement", "region", departement.region_id != region.pk))
+    if epci is not None:  # an EPCI may straddle départements: at least one of its communes must be there
+        for kind, obj in (("departement", departement), ("region", region)):
+            if obj is not None:
+                inside = Commune.objects.filter(epci_id=epci.pk, **{f"{kind}_id": obj.pk}).exists()
+                pairs.append(("epci", kind, not inside))
+    for inner, outer, apart in pairs:
+        if apart:
+            a, b = given[inner], given[outer]
+            the = _KIND_NAMES[inner][0]
+            raise TerritoryError(
+                f"{the[0].upper()}{the[1:]} {a.pk} ({a.nom}) n'est pas {_KIND_NAMES[outer][1]} {b.pk} ({b.nom}) : "
+                "indiquez un seul territoire, ou des territoires qui se contiennent."
+            )
+
+
 def public_lieux(*, region: str = "", departement: str = "", epci: str = "", commune: str = "", demo: bool = False):
     """The exported lieux: not merged into another, without demonstration data unless asked."""
     queryset = Lieu.objects.filter(fusionne_dans__isnull=True)
     if not demo:
         queryset = queryset.filter(est_demo=False)
+    given = {
+        kind: territory(kind, code)
+        for kind, code in (("region", region), ("departement", departement), ("epci", epci), ("commune", commune))
+        if code
+    }
+    check_nested(given)
     if region:
-        queryset = queryset.filter(commune__region_id=territory("region", region).pk)
+        queryset = queryset.filter(commune__region_id=given["region"].pk)
     if departement:
-        queryset = queryset.filter(commune__departement_id=territory("departement", departement).pk)
+        queryset = queryset.filter(commune__departement_id=given["departement"].pk)
     if epci:
-        queryset = queryset.filter(commune__epci_id=territory("epci", epci).pk)
+        queryset = queryset.filter(commune__epci_id=given["epci"].pk)
     if commune:
-        code = territory("commune", commune).pk
+        code = given["commune"].pk
         # As on the commune's page: its lieux, then those of its INSEE code linked to no commune.
         queryset = queryset.filter(Q(commune_id=code) | Q(commune__isnull=True, code_insee=code))
     return queryset.order_by("id_standard")

@@ -3,7 +3,9 @@
 import csv
 import io
 import json
+import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
@@ -158,6 +160,36 @@ class TestTerritories:
         unlinked = make_lieu("Source C", "c-1", nom="Point numérique", commune="Bordeaux", code_insee="33063")
         Lieu.objects.filter(pk=unlinked.pk).update(commune=None)
         assert [r["id"] for r in read_csv(export_text("csv", commune="33063"))] == ["b-1", "c-1"]
+
+    def test_territories_that_hold_one_another(self, lieux):
+        assert [r["id"] for r in read_csv(export_text("csv", region="75", departement="33", commune="33063"))] == ["b-1"]
+
+    @pytest.mark.parametrize(
+        "codes,message",
+        [
+            ({"departement": "34", "commune": "33063"},
+             "La commune 33063 (Bordeaux) n'est pas dans le département 34 (Hérault)"),
+            ({"region": "76", "commune": "33063"}, "La commune 33063 (Bordeaux) n'est pas dans la région 76 (Occitanie)"),
+            ({"region": "76", "departement": "33"},
+             "Le département 33 (Gironde) n'est pas dans la région 76 (Occitanie)"),
+            ({"epci": "243400017", "commune": "33063"},
+             "La commune 33063 (Bordeaux) n'est pas dans l'EPCI 243400017 (Montpellier Méditerranée Métropole)"),
+            ({"epci": "243400017", "departement": "33"},
+             "L'EPCI 243400017 (Montpellier Méditerranée Métropole) n'est pas dans le département 33 (Gironde)"),
+        ],
+    )
+    def test_territories_apart_are_refused_not_an_empty_file(self, lieux, client, codes, message):
+        # (export_lieux takes one territory option at most.)
+        from mednum.territoires.models import Commune
+        from tests.factories import EpciFactory
+
+        metropole = EpciFactory(code="243400017", nom="Montpellier Méditerranée Métropole")
+        Commune.objects.filter(code="34172").update(epci=metropole)
+        with pytest.raises(export.TerritoryError, match=re.escape(message)):
+            export.public_lieux(**codes)
+        response = client.get(f"/donnees/lieux.csv?{urlencode(codes)}")
+        assert response.status_code == 400
+        assert message in response.content.decode()
 
     def test_unknown_code(self, territoires):
         with pytest.raises(export.TerritoryError, match="Aucun département"):
