@@ -298,14 +298,30 @@ class ImportReport:
         return cls(**data, rejections=rejections, corrections=corrections)
 
     def write_csv(self, path) -> None:
-        """The rejected rows kept in memory as CSV `ligne,champ,valeur,raison` (UTF-8 with BOM)."""
+        """The rejected rows and corrections kept in memory as CSV `REPORT_HEADER` (UTF-8 with BOM)."""
         with open(path, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["ligne", "champ", "valeur", "raison"])
+            writer.writerow(REPORT_HEADER)
             if self.fatal:
-                writer.writerow(["", "fichier", "", self.fatal])
+                writer.writerow(["", "fichier", "", self.fatal, ""])
             for r in self.rejections:
-                writer.writerow([r.row, r.field, r.value, r.reason])
+                writer.writerow([r.row, r.field, r.value, r.reason, SUITE_REJETEE])
+            _write_corrections(writer, self)
+
+
+# The CSV report: one line per rejected value (its row was not imported), then the values fixed or
+# dropped in imported rows (the first MAX_CORRECTIONS_LISTED), told apart by `suite`.
+REPORT_HEADER = ["ligne", "champ", "valeur", "raison", "suite"]
+SUITE_REJETEE = "ligne rejetée"
+SUITE_CORRIGEE = "ligne valide, valeur corrigée ou écartée"
+
+
+def _write_corrections(writer, report) -> None:
+    for r in report.corrections:
+        writer.writerow([r.row, r.field, r.value, r.reason, SUITE_CORRIGEE])
+    others = report.normaliser_warnings - len(report.corrections)
+    if report.corrections and others > 0:
+        writer.writerow(["", "", "", f"… et {_fmt(others)} autres valeurs corrigées ou écartées, non listées", SUITE_CORRIGEE])
 
 
 class _RejectionSink:
@@ -319,7 +335,7 @@ class _RejectionSink:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.handle = open(path, "w", encoding="utf-8-sig", newline="")
             self.writer = csv.writer(self.handle)
-            self.writer.writerow(["ligne", "champ", "valeur", "raison"])
+            self.writer.writerow(REPORT_HEADER)
             report.report_path = str(path)
         self._last_row = None
 
@@ -334,14 +350,15 @@ class _RejectionSink:
         if len(report.rejections) < MAX_REJECTIONS_IN_MEMORY:
             report.rejections.append(RejectedRow(row, field_name, value, reason))
         if self.writer:
-            self.writer.writerow([row, field_name, value, reason])
+            self.writer.writerow([row, field_name, value, reason, SUITE_REJETEE])
 
     def fatal(self, message: str) -> None:
         if self.writer:
-            self.writer.writerow(["", "fichier", "", message])
+            self.writer.writerow(["", "fichier", "", message, ""])
 
     def close(self) -> None:
         if self.handle:
+            _write_corrections(self.writer, self.report)
             self.handle.close()
             self.handle = None
 
@@ -1566,7 +1583,7 @@ def import_lieux(
     `mapping`: a `Mapping` or the path of a mapping file (raw column names → standard).
     `progress(stage, rows, total, elapsed)` is called every thousand rows or so.
     `geocoder`: an object with `geocode_many(queries)` (see `mednum.geo.geocoder`), or None.
-    `report_path`: write every rejected row there as CSV `ligne,champ,valeur,raison`.
+    `report_path`: write every rejected row there as CSV (`REPORT_HEADER`), then the corrections listed.
     `encoding`: force the file's encoding (default: detected).
     `communes`, `normaliser`: for tests and benchmarks (default: built from the database).
     `pipeline`: read and normalise in a child process while this one writes (True), or here (False);

@@ -38,7 +38,7 @@ def test_status_1_some_rows_rejected(tmp_path, reims):
     assert status == 1
     assert "Premières lignes rejetées" in out
     assert "ligne 3, services « Jonglage » : valeur inconnue" in out
-    assert (tmp_path / "rejets.csv").read_text(encoding="utf-8-sig").startswith("ligne,champ,valeur,raison")
+    assert (tmp_path / "rejets.csv").read_text(encoding="utf-8-sig").startswith("ligne,champ,valeur,raison,suite")
     assert Lieu.objects.count() == 1
 
 

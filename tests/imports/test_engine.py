@@ -150,9 +150,10 @@ def test_rejected_rows_are_reported_and_valid_rows_imported(tmp_path, reims):
 
     with open(tmp_path / "rapport.csv", encoding="utf-8-sig", newline="") as handle:
         lines = list(csv.reader(handle))
-    assert lines[0] == ["ligne", "champ", "valeur", "raison"]
-    assert lines[1][:3] == ["3", "services", "Danse classique"]
-    assert len(lines) == 1 + report.rejected_entries
+    assert lines[0] == ["ligne", "champ", "valeur", "raison", "suite"]
+    assert lines[1] == ["3", "services", "Danse classique", by_row[3][0].reason, "ligne rejetée"]
+    assert len([line for line in lines if line[4] == "ligne rejetée"]) == report.rejected_entries
+    assert len(lines) == 1 + report.rejected_entries + len(report.corrections)
 
 
 @pytest.mark.parametrize("pipeline", [False, True])
@@ -160,10 +161,17 @@ def test_rejected_rows_are_reported_and_valid_rows_imported(tmp_path, reims):
 def test_values_fixed_or_dropped_in_imported_rows_are_listed(tmp_path, reims, pipeline, all_or_nothing):
     """An e-mail that is not one was dropped from an imported row without saying which row or field."""
     path = write_csv(tmp_path / "lieux.csv", [row(1), row(2, courriels="pas-un-courriel"), row(3, nom="")])
-    report = import_lieux(path, "reseau-test", pipeline=pipeline, all_or_nothing=all_or_nothing)
+    report_path = tmp_path / "rapport.csv"
+    report = import_lieux(path, "reseau-test", pipeline=pipeline, all_or_nothing=all_or_nothing, report_path=report_path)
+    with open(report_path, encoding="utf-8-sig", newline="") as handle:
+        lines = list(csv.reader(handle))
     if all_or_nothing:
         assert report.rejected == 1 and report.corrections == []  # nothing imported, nothing to list
+        assert [line[4] for line in lines[1:]] == ["ligne rejetée"]
         return
+    # The CSV report: the rejected row, then the value dropped from an imported row.
+    assert [(line[0], line[1], line[4]) for line in lines[1:]] == [
+        ("4", "nom", "ligne rejetée"), ("3", "courriels", "ligne valide, valeur corrigée ou écartée")]
     assert (report.created, report.rejected) == (2, 1)
     assert [(c.row, c.field, c.value) for c in report.corrections] == [(3, "courriels", "pas-un-courriel")]
     assert "invalide" in report.corrections[0].reason
@@ -434,3 +442,14 @@ def test_raw_json_is_always_valid_json(tmp_path, reims):
     assert report.exit_status == 0, report.summary_lines()
     brut = SourceRecord.objects.get().raw
     assert brut["compteur"] == 2**70 and brut["note"] is None
+
+
+def test_csv_report_says_how_many_corrections_it_does_not_list(tmp_path):
+    report = engine.ImportReport(source="s", normaliser_warnings=1250)
+    report.corrections = [engine.RejectedRow(n, "telephone", "12", "numéro court") for n in range(2, 1002)]
+    report.write_csv(tmp_path / "r.csv")
+    with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as handle:
+        lines = list(csv.reader(handle))
+    assert len(lines) == 1 + 1000 + 1
+    assert lines[-1][3] == "… et 250 autres valeurs corrigées ou écartées, non listées"
+    assert engine.ImportReport.from_dict(report.as_dict()).corrections == report.corrections

@@ -93,7 +93,7 @@ def test_rejected_rows_are_listed_and_downloadable(staff_client):
     assert download.status_code == 200
     content = b"".join(download.streaming_content).decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(content)))
-    assert lines[0] == ["ligne", "champ", "valeur", "raison"] and lines[1][:3] == ["3", "services", "Jonglage"]
+    assert lines[0] == ["ligne", "champ", "valeur", "raison", "suite"] and lines[1][:3] == ["3", "services", "Jonglage"]
 
 
 def test_only_the_first_200_rejections_are_shown(staff_client):

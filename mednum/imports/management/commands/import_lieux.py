@@ -87,7 +87,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="simulation : tout vérifier, ne rien enregistrer")
         parser.add_argument("--all-or-nothing", action="store_true",
                             help="tout ou rien : la moindre ligne rejetée annule tout l'import")
-        parser.add_argument("--report", help="écrire les lignes rejetées dans ce fichier CSV (ligne,champ,valeur,raison)")
+        parser.add_argument("--report", help="écrire les lignes rejetées, puis les valeurs corrigées, dans ce fichier CSV (ligne,champ,valeur,raison,suite)")
         parser.add_argument("--demo", action="store_true", help="marquer les lieux comme données de démonstration")
         parser.add_argument("--encoding", help="encodage du fichier (par défaut : détecté)")
         parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"lignes par transaction ({BATCH_SIZE})")
