@@ -106,9 +106,7 @@ def parametres_inconnus(query: Mapping, connus: frozenset[str]) -> list[ErreurPa
             continue
         shown = name[:80]
         proches = difflib.get_close_matches(name.strip().lower(), sorted(connus), n=1, cutoff=0.6)
-        suggestion = (
-            f" Vouliez-vous dire {_guillemets(proches[0])} ?" if proches else " Les paramètres possibles sont listés."
-        )
+        suggestion = f" Vouliez-vous dire {_guillemets(proches[0])} ?" if proches else ""
         erreurs.append(ErreurParametre(shown, f"Paramètre inconnu : {_guillemets(shown)}.{suggestion}", tuple(sorted(connus))))
     return erreurs
 

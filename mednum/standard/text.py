@@ -14,8 +14,15 @@ _SPACES = re.compile(r"\s+")
 _QUOTES = (("’", "'"), ("‘", "'"), ("ʼ", "'"), ("´", "'"), ("`", "'"), ("«", '"'), ("»", '"'), ("“", '"'), ("”", '"'))
 _LIGATURES = (("œ", "oe"), ("æ", "ae"), ("ß", "ss"))
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-# C0 control characters except tab, line feed and carriage return, plus DEL and the C1 block.
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Characters removed from every imported or edited value: the C0 control characters except tab, line
+# feed and carriage return, DEL and the C1 block; and the invisible format characters that make two equal
+# texts differ (zero-width space, word joiner, byte order mark, soft hyphen) or show a text in another
+# order than it is written (bidirectional marks, embeddings, overrides and isolates, as in « U+202E »
+# tricks). The zero-width joiner and non-joiner stay: some scripts and emoji need them.
+CONTROL_CHARS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e"
+    r"\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def composed(text: str) -> str:

@@ -124,6 +124,14 @@ def test_the_admin_stores_values_as_an_import_would(client, montpellier):
     }
 
 
+def test_invisible_and_bidirectional_characters_typed_in_the_admin_are_not_stored(client, montpellier):
+    lieu = make_lieu(nom="Espace")
+    response = _save_through_admin(client, lieu, nom="Mairie\u202e annexe\u200b", id_standard="lieu-\ufeff42")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lieu.refresh_from_db()
+    assert (lieu.nom, lieu.id_standard) == ("Mairie annexe", "lieu-42")
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("services", "Cours de cuisine", "valeur inconnue"),
     ("code_postal", "ABCDE", "code postal invalide"),

@@ -237,6 +237,18 @@ class TestDownloads:
         assert response.status_code == 400
         assert response["Content-Type"].startswith("text/plain")
 
+    def test_a_misspelt_territory_is_a_400_not_the_whole_country(self, client, lieux):
+        response = client.get("/donnees/lieux.csv?departemnt=33")
+        assert response.status_code == 400
+        assert response.content.decode() == (
+            "Paramètre inconnu : « departemnt ». Vouliez-vous dire « departement » ? "
+            "Paramètres possibles : « region », « departement », « epci », « commune »."
+        )
+        # Campaign tags of a newsletter link and cache breakers do not change the file.
+        tagged = client.get("/donnees/lieux.csv?departement=33&utm_source=lettre&_=1")
+        assert tagged.status_code == 200
+        assert [r["id"] for r in read_csv(b"".join(tagged.streaming_content).decode())] == ["b-1"]
+
     def test_unknown_format_is_404(self, client, db):
         assert client.get("/donnees/lieux.xlsx").status_code == 404
 

@@ -540,6 +540,17 @@ def test_control_characters_are_removed():
     assert result.values["presentation_detail"] == "Ligne 1\nLigne 2"
 
 
+def test_invisible_and_bidirectional_characters_are_removed():
+    # A right-to-left override shows « Mairie\u202eeirotcéh » reversed; a zero-width space makes two
+    # equal names (and two equal source ids) differ for the search, the deduplication and re-imports.
+    result = run(id="lieu\u200b-1", nom="\ufeffMairie\u202e annexe\u202c", adresse="1 rue\u00a0de la\u00ad Paix\u2066",
+                 presentation_detail="Atelier\u200e 👩\u200d💻")
+    assert result.values["id"] == "lieu-1"
+    assert result.values["nom"] == "Mairie annexe"
+    assert result.values["adresse"] == "1 rue de la Paix"  # the no-break space becomes a space, as before
+    assert result.values["presentation_detail"] == "Atelier 👩\u200d💻"  # the emoji's joiner stays
+
+
 def test_horaires_are_kept_as_given():
     hours = "Mo-Fr 09:00-12:00,14:00-18:30; Sa 08:30-12:00"
     assert run(horaires=hours).values["horaires"] == hours
