@@ -104,12 +104,13 @@ def parametres_inconnus(query: Mapping, connus: frozenset[str]) -> list[ErreurPa
     for name in query.keys():
         if name in connus or name.startswith("_"):
             continue
+        ordre = tuple(sorted(connus))
         shown = name[:80]
         proches = []
         if len(name) <= 80:  # known names are short; difflib on a 200 KB name takes tens of milliseconds
-            proches = difflib.get_close_matches(name.strip().lower(), sorted(connus), n=1, cutoff=0.6)
+            proches = difflib.get_close_matches(name.strip().lower(), ordre, n=1, cutoff=0.6)
         suggestion = f" Vouliez-vous dire {_guillemets(proches[0])} ?" if proches else ""
-        erreurs.append(ErreurParametre(shown, f"Paramètre inconnu : {_guillemets(shown)}.{suggestion}", tuple(sorted(connus))))
+        erreurs.append(ErreurParametre(shown, f"Paramètre inconnu : {_guillemets(shown)}.{suggestion}", ordre))
     return erreurs
 
 

@@ -50,8 +50,9 @@ Rules, field by field (a rejected row is one with at least one error):
   (warning), the full text going to `presentation_detail` when that one is empty.
 - every field: control and invisible formatting characters removed (`text.CONTROL_CHARS`; line breaks
   kept in the two presentations and in `horaires`, turned into spaces elsewhere); more than 10,000
-  characters (20,000 for `presentation_detail`) → error "champ trop long". Fields whose database column is shorter are
-  checked against it (error for required fields, cut or dropped with a warning otherwise).
+  characters (20,000 for `presentation_detail`) → error "champ trop long". Fields whose database
+  column is shorter are checked against it (error for required fields, cut or dropped with a warning
+  otherwise).
 - `horaires`: kept as given (its syntax is checked elsewhere).
 """
 
