@@ -65,6 +65,7 @@ from mednum.imports import pipeline
 from mednum.imports.readers import BadRow, ImportFileError, SourceFile, first_record_keys, open_source
 from mednum.lieux.models import MASK_COLUMNS, Lieu, PositionPrecision, SourceRecord
 from mednum.standard import schema
+from mednum.standard.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -322,6 +323,35 @@ def _write_corrections(writer, report) -> None:
     others = report.normaliser_warnings - len(report.corrections)
     if report.corrections and others > 0:
         writer.writerow(["", "", "", f"… et {_fmt(others)} autres valeurs corrigées ou écartées, non listées", SUITE_CORRIGEE])
+
+
+def source_names() -> list[str]:
+    """Every source name, in order. A skip scan of the (source, source_id) unique index, one probe per
+    source: ~0.5 ms at 1M records, where SELECT DISTINCT reads the whole index (~100 ms)."""
+    table = connection.ops.quote_name(SourceRecord._meta.db_table)
+    sql = (
+        f"WITH RECURSIVE s(nom) AS (SELECT MIN(source) FROM {table} UNION ALL "
+        f"SELECT (SELECT MIN(source) FROM {table} WHERE source > s.nom) FROM s WHERE s.nom IS NOT NULL) "
+        "SELECT nom FROM s WHERE nom IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def near_source_name(source: str) -> str | None:
+    """The name of an existing source that `source` would duplicate: equal once folded (case, accents,
+    spaces, punctuation: « hinaura » or « Hinaura. » for « Hinaura »), different as written. None when
+    `source` exists as written or is new. Reads the source names only for a name not seen before."""
+    if SourceRecord.objects.filter(source=source).exists():
+        return None
+    key = fold(source)
+    if not key:
+        return None
+    for name in source_names():
+        if fold(name) == key:
+            return name
+    return None
 
 
 class _RejectionSink:
@@ -611,6 +641,13 @@ class _Importer:
             raise ImportFileError(
                 f"Le nom de la source contient un caractère invalide (« {_visible(source)} ») : caractère nul, "
                 "ou octet d'un autre encodage que l'UTF-8 du terminal. Donnez un nom en lettres simples."
+            )
+        near = near_source_name(source)
+        if near is not None:
+            raise ImportFileError(
+                f"Aucune source ne s'appelle « {_visible(source)} », mais la source « {_visible(near)} » existe : "
+                "réimportez sous son nom exact pour mettre à jour ses lieux. Un nom qui n'en diffère que par les "
+                "majuscules, les accents, les espaces ou la ponctuation créerait un double de chacun de ses lieux."
             )
         if self.report_path:
             try:

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.utils.functional import cached_property
+
+from mednum.imports.engine import source_names
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 # Files up to this size are imported during the request; larger ones go through a background task.
@@ -46,6 +49,8 @@ class ImportForm(forms.Form):
         label="Nom de la source",
         max_length=100,
         help_text="Identifie la source de façon stable : réimporter sous le même nom met à jour ses lieux.",
+        # The names already used are suggested (`sources_connues`, a datalist in the page).
+        widget=forms.TextInput(attrs={"list": "sources-connues", "autocomplete": "off"}),
     )
     mapping = forms.ChoiceField(
         label="Correspondance des colonnes",
@@ -63,6 +68,10 @@ class ImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["mapping"].choices = mapping_choices()
         self.fields["fichier"].help_text += f" {_megabytes(max_upload_bytes())} au maximum."
+
+    @cached_property
+    def sources_connues(self) -> list[str]:
+        return source_names()
 
     def clean_fichier(self):
         upload = self.cleaned_data["fichier"]

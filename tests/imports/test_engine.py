@@ -119,11 +119,11 @@ def test_same_id_from_another_source_gets_the_source_prefix(tmp_path, reims):
 
 
 def test_long_ids_from_sources_with_the_same_slug_still_get_a_number(tmp_path, reims):
-    """« Réseau X » and « reseau x » give the same prefix; with ids near 255 characters, the number used
+    """« L'Atelier » and « Latelier » give the same prefix; with ids near 255 characters, the number used
     to be cut off by the length limit, and the import stopped (« impossible d'attribuer un identifiant »)."""
     long_id = "L" * 250
     path = write_csv(tmp_path / "lieux.csv", [row(1, id=long_id)])
-    for source in ("Réseau A", "Réseau X", "reseau x"):
+    for source in ("Réseau A", "L'Atelier", "Latelier"):
         report = import_lieux(path, source)
         assert report.exit_status == 0 and report.created == 1, report.summary_lines()
     ids = set(Lieu.objects.values_list("id_standard", flat=True))
@@ -453,3 +453,17 @@ def test_csv_report_says_how_many_corrections_it_does_not_list(tmp_path):
     assert len(lines) == 1 + 1000 + 1
     assert lines[-1][3] == "… et 250 autres valeurs corrigées ou écartées, non listées"
     assert engine.ImportReport.from_dict(report.as_dict()).corrections == report.corrections
+
+
+def test_a_source_name_that_differs_only_in_case_or_accents_is_refused(tmp_path, reims):
+    """Re-importing « Hinaura » as « hinaura » made a second source: a double of every one of its lieux."""
+    path = write_csv(tmp_path / "lieux.csv", [row(1), row(2)])
+    assert import_lieux(path, "Réseau Hinaura").created == 2
+    for other in ("réseau hinaura", "Reseau  Hinaura.", " RÉSEAU-HINAURA "):
+        report = import_lieux(path, other)
+        assert report.exit_status == 2 and report.created == 0
+        assert report.fatal.startswith(f"Aucune source ne s'appelle « {other.strip()} », mais la source « Réseau Hinaura » existe")
+    assert Lieu.objects.count() == 2 and SourceRecord.objects.filter(source="Réseau Hinaura").count() == 2
+    assert import_lieux(path, "Réseau Hinaura").unchanged == 2  # the exact name still updates its lieux
+    assert import_lieux(path, "Hinaura").created == 2  # a really different name is another source
+    assert engine.near_source_name("!!!") is None  # nothing left once folded: nothing to compare

@@ -67,6 +67,16 @@ def test_form(staff_client):
     assert "fr-upload" in html and "fr-checkbox-group" in html
 
 
+def test_known_source_names_are_suggested_and_a_near_one_is_refused(staff_client):
+    assert post(staff_client, csv_text([row(1)]).encode(), source="Réseau Test").status_code == 200
+    html = staff_client.get(URL).content.decode()
+    assert 'list="sources-connues"' in html
+    assert '<datalist id="sources-connues"><option value="Réseau Test"></option></datalist>' in html
+    refused = post(staff_client, csv_text([row(1)]).encode(), source="reseau test").content.decode()
+    assert "Aucune source ne s&#x27;appelle « reseau test », mais la source « Réseau Test » existe" in refused
+    assert Lieu.objects.count() == 1
+
+
 def test_successful_import_shows_the_report(staff_client):
     response = post(staff_client, csv_text([row(1), row(2)]).encode())
     html = response.content.decode()
