@@ -1,0 +1,53 @@
+"""In Chromium: the staff import page, as a moderator uses it with the keyboard.
+
+The form (with the source names already used suggested), then the report of a file with a rejected row
+and a value dropped from an imported row: both tables, and axe-core finds no serious or critical
+violation on either page.
+"""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.browser.axe import check_axe
+from tests.factories import SuperUserFactory, make_lieu
+from tests.imports.conftest import csv_text, row
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def moderateur(page, live_server):
+    """The browser signed in as a superuser (the session made by Django's test client)."""
+    client = Client()
+    client.force_login(SuperUserFactory())
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+          "url": live_server.url}]
+    )
+    return page
+
+
+def test_import_page_with_the_keyboard_and_its_report(moderateur, live_server, tmp_path):
+    page = moderateur
+    make_lieu(source="Réseau des médiathèques", source_id="m-1")
+    path = tmp_path / "lieux.csv"
+    path.write_text(csv_text([row(1), row(2, courriels="pas-un-courriel"), row(3, nom="")]), encoding="utf-8")
+
+    page.goto(live_server.url + "/gestion/import/")
+    assert page.locator("#sources-connues option").evaluate_all("options => options.map(o => o.value)") == [
+        "Réseau des médiathèques"]
+    check_axe(page, "page d'import")
+
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.locator("input[type=file]").focus()
+    page.keyboard.press("Tab")  # to the source's name
+    assert page.evaluate("document.activeElement.name") == "source"
+    page.keyboard.type("Réseau test")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#rapport-titre")
+
+    assert page.locator("#rapport-titre").inner_text() == "Import terminé, des lignes ont été rejetées"
+    assert "nom" in page.locator("#lignes-rejetees").inner_text()
+    assert "pas-un-courriel" in page.locator("#valeurs-corrigees").inner_text()
+    check_axe(page, "rapport d'import")
