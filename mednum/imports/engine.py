@@ -354,6 +354,18 @@ def near_source_name(source: str) -> str | None:
     return None
 
 
+def near_source_message(source: str) -> str:
+    """Why `source` is refused when it would duplicate an existing source (`near_source_name`), else ""."""
+    near = near_source_name(source)
+    if near is None:
+        return ""
+    return (
+        f"Aucune source ne s'appelle « {_visible(source)} », mais la source « {_visible(near)} » existe : "
+        "réimportez sous son nom exact pour mettre à jour ses lieux. Un nom qui n'en diffère que par les "
+        "majuscules, les accents, les espaces ou la ponctuation créerait un double de chacun de ses lieux."
+    )
+
+
 class _RejectionSink:
     """Collects rejected rows: the first ones in memory, all of them in the CSV report when asked."""
 
@@ -642,13 +654,9 @@ class _Importer:
                 f"Le nom de la source contient un caractère invalide (« {_visible(source)} ») : caractère nul, "
                 "ou octet d'un autre encodage que l'UTF-8 du terminal. Donnez un nom en lettres simples."
             )
-        near = near_source_name(source)
-        if near is not None:
-            raise ImportFileError(
-                f"Aucune source ne s'appelle « {_visible(source)} », mais la source « {_visible(near)} » existe : "
-                "réimportez sous son nom exact pour mettre à jour ses lieux. Un nom qui n'en diffère que par les "
-                "majuscules, les accents, les espaces ou la ponctuation créerait un double de chacun de ses lieux."
-            )
+        message = near_source_message(source)
+        if message:
+            raise ImportFileError(message)
         if self.report_path:
             try:
                 self.sink = _RejectionSink(self.report, self.report_path)

@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.functional import cached_property
 
-from mednum.imports.engine import source_names
+from mednum.imports.engine import near_source_message, source_names
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 # Files up to this size are imported during the request; larger ones go through a background task.
@@ -92,4 +92,7 @@ class ImportForm(forms.Form):
         source = self.cleaned_data["source"].strip()
         if not source:
             raise forms.ValidationError("Indiquez le nom de la source.")
+        message = near_source_message(source)  # said on the field, before the file is sent to the import
+        if message:
+            raise forms.ValidationError(message)
         return source

@@ -72,8 +72,10 @@ def test_known_source_names_are_suggested_and_a_near_one_is_refused(staff_client
     html = staff_client.get(URL).content.decode()
     assert 'list="sources-connues"' in html
     assert '<datalist id="sources-connues"><option value="Réseau Test"></option></datalist>' in html
-    refused = post(staff_client, csv_text([row(1)]).encode(), source="reseau test").content.decode()
-    assert "Aucune source ne s&#x27;appelle « reseau test », mais la source « Réseau Test » existe" in refused
+    refused = post(staff_client, csv_text([row(1)]).encode(), source="reseau test")
+    assert refused.status_code == 400  # said on the field: the form is shown again, nothing imported
+    error = refused.content.decode().split('id="id_source-erreur"', 1)[1].split("</p>", 1)[0]
+    assert "Aucune source ne s&#x27;appelle « reseau test », mais la source « Réseau Test » existe" in error
     assert Lieu.objects.count() == 1
 
 
