@@ -245,6 +245,12 @@ CARTE_PARAMETER_NAMES = frozenset(p["name"] for p in CARTE_PARAMETERS)
 # --- helpers ---------------------------------------------------------------------------------------
 
 
+def _refuse_unknown(query, names: frozenset[str]) -> None:
+    inconnus = search.parametres_inconnus(query, names)
+    if inconnus:
+        raise search.ParametresInvalides(inconnus)
+
+
 dumps = search.json_dumps  # orjson when installed, else the standard library
 
 
@@ -297,9 +303,7 @@ def _search(request: HttpRequest, geojson: bool | None = None) -> HttpResponse:
     if geojson is None:
         geojson = fmt == "geojson"
     try:
-        inconnus = search.parametres_inconnus(query, LIEUX_PARAMETER_NAMES)
-        if inconnus:
-            raise search.ParametresInvalides(inconnus)
+        _refuse_unknown(query, LIEUX_PARAMETER_NAMES)
         params = search.parse_params(query)
         if geojson:
             body = dumps(_geojson_payload(search.search_lieux(params)))
@@ -403,9 +407,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 )
 def carte(request: HttpRequest):
     try:
-        inconnus = search.parametres_inconnus(request.GET, CARTE_PARAMETER_NAMES)
-        if inconnus:
-            raise search.ParametresInvalides(inconnus)
+        _refuse_unknown(request.GET, CARTE_PARAMETER_NAMES)
         params = search.parse_carte_params(request.GET)
     except search.ParametresInvalides as exc:
         return _error(exc)

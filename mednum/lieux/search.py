@@ -26,7 +26,6 @@ n × taille nearest. The total is only known when the radius holds fewer results
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import math
@@ -42,6 +41,7 @@ from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 from django.utils import timezone
 
+from mednum import parametres
 from mednum.geo import grid
 from mednum.geo.distance import BBox
 from mednum.geo.nearest import count_within, nearest, raw_cursor, rows_in_boxes
@@ -97,21 +97,12 @@ def _guillemets(value: str) -> str:
 
 
 def parametres_inconnus(query: Mapping, connus: frozenset[str]) -> list[ErreurParametre]:
-    """One error per parameter name that is not in `connus`, with the closest known name when there is
-    one (`service` → `services`): a misspelt filter would otherwise be ignored and return every lieu.
-    Names starting with `_` pass (cache breakers added by some HTTP clients)."""
-    erreurs = []
-    for name in query.keys():
-        if name in connus or name.startswith("_"):
-            continue
-        ordre = tuple(sorted(connus))
-        shown = name[:80]
-        proches = []
-        if len(name) <= 80:  # known names are short; difflib on a 200 KB name takes tens of milliseconds
-            proches = difflib.get_close_matches(name.strip().lower(), ordre, n=1, cutoff=0.6)
-        suggestion = f" Vouliez-vous dire {_guillemets(proches[0])} ?" if proches else ""
-        erreurs.append(ErreurParametre(shown, f"Paramètre inconnu : {_guillemets(shown)}.{suggestion}", ordre))
-    return erreurs
+    """One error per parameter name that is not in `connus` (`mednum.parametres`), listing the known ones."""
+    trouves = parametres.inconnus(query, connus)  # on every request: nothing sorted unless needed
+    if not trouves:
+        return []
+    ordre = tuple(sorted(connus))
+    return [ErreurParametre(nom, parametres.message(nom, proche), ordre) for nom, proche in trouves]
 
 
 

@@ -7,8 +7,8 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from mednum import api_reference
-from mednum.lieux import export, search
+from mednum import api_reference, parametres
+from mednum.lieux import export
 from mednum.lieux.models import SourceRecord
 
 SOURCES_CACHE_KEY = "donnees:sources"
@@ -51,11 +51,9 @@ def download(request, fmt: str):
     if fmt not in export.FORMATS:
         raise Http404("Format inconnu")
     # A misspelt territory (« ?departemnt=33 ») would download the whole country: refused, named.
-    connus = frozenset(export.TERRITORY_KINDS)
-    inconnus = [e for e in search.parametres_inconnus(request.GET, connus) if not e.parametre.startswith("utm_")]
-    if inconnus:
-        message = " ".join(e.message for e in inconnus) + " Paramètres possibles : " + ", ".join(
-            f"« {kind} »" for kind in export.TERRITORY_KINDS) + "."
+    # Campaign tags of a newsletter's link (`utm_source`…) pass too.
+    message = parametres.texte(request.GET, export.TERRITORY_KINDS, admis=(*parametres.PREFIXES_ADMIS, "utm_"))
+    if message:
         return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
     codes = {kind: request.GET.get(kind, "").strip() for kind in export.TERRITORY_KINDS}
     try:

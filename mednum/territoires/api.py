@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from mednum import parametres
 from mednum.territoires import search
 
 router = Router(tags=["territoires"])
@@ -61,7 +62,7 @@ _COMMUNES_PARAMETERS = [
     },
 ]
 
-_COMMUNES_PARAMETER_NAMES = frozenset(p["name"] for p in _COMMUNES_PARAMETERS)
+_COMMUNES_PARAMETER_NAMES = tuple(p["name"] for p in _COMMUNES_PARAMETERS)
 
 
 @router.get(
@@ -77,10 +78,9 @@ _COMMUNES_PARAMETER_NAMES = frozenset(p["name"] for p in _COMMUNES_PARAMETERS)
     url_name="communes",
 )
 def communes(request: HttpRequest):
-    inconnus = [name for name in request.GET if name not in _COMMUNES_PARAMETER_NAMES and not name.startswith("_")]
+    inconnus = parametres.texte(request.GET, _COMMUNES_PARAMETER_NAMES)
     if inconnus:
-        raise HttpError(422, f"Paramètre inconnu : « {inconnus[0][:80]} ». Paramètres possibles : "
-                        + ", ".join(f"« {p['name']} »" for p in _COMMUNES_PARAMETERS) + ".")
+        raise HttpError(422, inconnus)
     try:
         limit = search.parse_limit(request.GET.get("limit"))
         # The JSON of `list[CommuneOut]`, written by the search (kept per commune, see `communes_json`).
