@@ -126,7 +126,7 @@ class Command(BaseCommand):
             self._write_rows("Premières valeurs corrigées ou écartées dans les lignes importées", report.corrections,
                              str(report.normaliser_warnings))
         if options["report"]:
-            self.stdout.write(f"Rapport des lignes rejetées : {options['report']}")
+            self.stdout.write(f"Rapport CSV (lignes rejetées, puis valeurs corrigées) : {options['report']}")
         status = report.exit_status
         if status:
             sys.exit(status)
