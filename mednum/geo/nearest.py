@@ -6,7 +6,8 @@ within `radius_km`, as tuples `(id, distance_km, *columns)` ordered by (distance
 an optional Python predicate (`accept`, e.g. "open now") runs on the candidates' extra columns.
 
 SQLite — growing box over the R*Tree
-    Ask the R*Tree (joined with `lieux_lieu` for the filters) for every row in the box around a disc of
+    Ask the R*Tree (joined with the narrow `geo_lieu_point` for the exact coordinates and the filters, or
+    with `lieux_lieu` when the query needs other columns) for every row in the box around a disc of
     radius r. The disc is inscribed in the box, so all rows closer than r are among the candidates. If at
     least `limit` accepted candidates are closer than r, or r reached `radius_km`, the answer is exact;
     otherwise grow r (guided by the density seen so far) and ask for the rows the larger box adds, so
@@ -174,7 +175,9 @@ def _and(where_sql: str) -> str:
 # --- rows in a box (both databases) ---------------------------------------------------------------
 
 
-def box_from(connection, box: BBox, *, by_id: bool = False, exclude: Sequence[BBox] = ()) -> tuple[str, list]:
+def box_from(
+    connection, box: BBox, *, by_id: bool = False, exclude: Sequence[BBox] = (), covered: bool = False
+) -> tuple[str, list]:
     """`FROM … WHERE …` (alias `l` for lieux_lieu) selecting eligible rows in `box`, and its parameters.
 
     Callers add their own SELECT list, then `AND (…)` conditions on `l` with their parameters.
@@ -182,6 +185,8 @@ def box_from(connection, box: BBox, *, by_id: bool = False, exclude: Sequence[BB
     `exclude`: leave out the rows that the same query on these boxes selects (the same comparisons on
     the same values, so the two sets never overlap nor leave a gap): a search box that grows reads
     only what it gained.
+    `covered`: the caller names no column of `l` but `spatial_index.COVERED_COLUMNS` (see
+    `spatial_index.covers`); on SQLite, `l` is then the narrow `geo_lieu_point` (same rows, same values).
     """
     if connection.vendor == "sqlite" and spatial_index.has_rtree(connection):
         alias = "s" if by_id else "r"
@@ -189,6 +194,9 @@ def box_from(connection, box: BBox, *, by_id: bool = False, exclude: Sequence[BB
             f"{alias}.max_lat >= %s AND {alias}.min_lat <= %s AND {alias}.max_lon >= %s AND {alias}.min_lon <= %s",
             _lat_lon_bounds, box, exclude,
         )
+        if not by_id and covered and spatial_index.has_point_table(connection):
+            # Holds only indexed lieux (located, not merged): no need to check that again.
+            return f" FROM {spatial_index.RTREE_TABLE} r CROSS JOIN {spatial_index.POINT_TABLE} l WHERE {where} AND l.id = r.id", params
         if not by_id:
             # CROSS JOIN keeps the R*Tree as the outer loop (SQLite never reorders a CROSS JOIN).
             sql = (
@@ -245,11 +253,28 @@ def _inside_not_before(condition: str, values, box: BBox, exclude: Sequence[BBox
 
 
 def box_query(
-    connection, box: BBox, columns: Sequence[str] = (), *, by_id: bool = False, exclude: Sequence[BBox] = ()
+    connection, box: BBox, columns: Sequence[str] = (), *, by_id: bool = False, exclude: Sequence[BBox] = (),
+    where_sql: str = "",
 ) -> tuple[str, list]:
-    """SQL + parameters selecting `l.id, l.latitude, l.longitude, *columns` of eligible rows in `box`."""
-    sql, params = box_from(connection, box, by_id=by_id, exclude=exclude)
+    """SQL + parameters selecting `l.id, l.latitude, l.longitude, *columns` of eligible rows in `box`
+    (`where_sql`: the condition on `l` the caller will add, which may let the query read less)."""
+    sql, params = box_from(
+        connection, box, by_id=by_id, exclude=exclude, covered=_covered(columns, where_sql)
+    )
     return _select(columns) + sql, params
+
+
+_COVERS: dict[tuple, bool] = {}
+
+
+def _covered(columns: Sequence[str], where_sql: str) -> bool:
+    key = (tuple(columns), where_sql)
+    answer = _COVERS.get(key)
+    if answer is None:
+        if len(_COVERS) > 1000:
+            _COVERS.clear()
+        answer = _COVERS[key] = spatial_index.covers(where_sql, *columns)
+    return answer
 
 
 def rows_in_boxes(
@@ -267,7 +292,7 @@ def rows_in_boxes(
     seen: set[int] = set()
     with connection.cursor() as cursor:
         for box in boxes:
-            sql, params = box_query(connection, box, columns)
+            sql, params = box_query(connection, box, columns, where_sql=where_sql)
             sql += _and(where_sql)
             params += list(where_params)
             if limit is not None:
@@ -328,7 +353,7 @@ def _rows_in_boxes(connection, boxes, where_sql, where_params, columns, by_id=Fa
         return
     with RawCursor(connection) as cursor:
         for box in boxes:
-            sql, params = box_query(connection, box, columns=columns, by_id=by_id, exclude=exclude)
+            sql, params = box_query(connection, box, columns=columns, by_id=by_id, exclude=exclude, where_sql=where_sql)
             cursor.execute(sql + _and(where_sql), params + list(where_params))
             while chunk := cursor.fetchmany(FETCH_CHUNK):
                 yield from _unseen(chunk, seen)

@@ -224,3 +224,109 @@ def test_an_import_keeps_the_index_in_step(tmp_path):
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             assert spatial_index._sqlite_insert_trigger_present(cursor)
+
+
+# --- SQLite: geo_lieu_point, the narrow table nearest-lieux queries read -----------------------------
+
+
+def point_rows():
+    columns = ", ".join(spatial_index.COVERED_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {spatial_index.POINT_TABLE} ORDER BY id")
+        return cursor.fetchall()
+
+
+def expected_point_row(obj):
+    obj.refresh_from_db()
+    return tuple(getattr(obj, column) for column in spatial_index.COVERED_COLUMNS)
+
+
+@sqlite_only
+def test_point_table_holds_exact_coordinates_and_masks_of_indexed_lieux():
+    a = lieu(45.123456789012, 5.987654321098, services=["Aide aux démarches administratives"], frais_a_charge=["Gratuit"])
+    lieu(None, 5.0)
+    merged = lieu(45.2, 5.2)
+    merged.fusionne_dans = a
+    merged.save()
+    assert point_rows() == [expected_point_row(a)]  # exact doubles, unlike the R*Tree's 32-bit floats
+    assert point_rows()[0][1] == 45.123456789012
+
+    a.services = "Accès internet et matériel informatique|Aide aux démarches administratives"
+    a.set_masks()
+    a.save()  # the masks alone changed
+    assert point_rows() == [expected_point_row(a)]
+    Lieu.objects.filter(id=a.id).update(frais_mask=0)  # QuerySet.update is seen too
+    assert point_rows()[0][spatial_index.COVERED_COLUMNS.index("frais_mask")] == 0
+    Lieu.objects.filter(id=a.id).update(latitude=46.0, services_mask=4)  # position and mask together
+    assert point_rows() == [expected_point_row(a)]
+    assert_consistent()
+
+
+@sqlite_only
+def test_check_reports_a_point_row_out_of_step_and_rebuild_mends_it():
+    a = lieu(45.0, 5.0, services=["Aide aux démarches administratives"])
+    lieu(45.1, 5.1)
+    assert_consistent()
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {spatial_index.POINT_TABLE} SET services_mask = 0 WHERE id = %s", [a.id])
+    assert spatial_index.check()["stale"] == 1
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {spatial_index.POINT_TABLE} WHERE id = %s", [a.id])
+    assert spatial_index.check()["stale"] == 1  # one row missing
+    call_command("rebuild_spatial_index")
+    assert_consistent()
+    assert point_rows() == [expected_point_row(a), expected_point_row(Lieu.objects.exclude(id=a.id).get())]
+
+
+@sqlite_only
+def test_box_queries_read_the_point_table_only_when_it_has_every_column_they_name():
+    from mednum.geo.distance import BBox
+    from mednum.geo.nearest import box_query
+
+    box = BBox(44.9, 45.1, 4.9, 5.1)
+    filters = "(l.services_mask & %s) != 0 AND (l.frais_mask & %s) != 0"
+    assert spatial_index.covers(filters)
+    assert not spatial_index.covers(filters, "l.horaires")
+    assert not spatial_index.covers("l.typologie")
+    sql, _ = box_query(connection, box, where_sql=filters)
+    assert f"JOIN {spatial_index.POINT_TABLE} l" in sql
+    sql, _ = box_query(connection, box, ("l.horaires",), where_sql=filters)
+    assert "JOIN lieux_lieu l" in sql
+    sql, _ = box_query(connection, box, where_sql="(l.services_mask & %s) != 0 AND l.nom != ''")
+    assert "JOIN lieux_lieu l" in sql
+
+
+@sqlite_only
+def test_filtered_nearest_gives_the_same_lieux_with_or_without_the_point_table(monkeypatch):
+    from mednum.lieux.models import MASK_COLUMNS
+    from mednum.standard import schema
+
+    bulk(random_lieux(400, seed=9))
+    mask = schema.mask_of("services", ["Aide aux démarches administratives"])
+    where = f"(l.{MASK_COLUMNS['services']} & %s) != 0"
+
+    def search():
+        return nearest_ids(45.75, 4.85, limit=25, radius_km=80, where_sql=where, where_params=[mask])
+
+    with_points = search()
+    assert len(with_points) == 25
+    monkeypatch.setattr(spatial_index, "has_point_table", lambda connection: False)
+    assert search() == with_points
+
+
+@sqlite_only
+def test_the_rtree_alone_still_serves_searches_until_the_point_table_is_back():
+    """Migration lieux.0012 reversed (drop_point_table), then applied again (install)."""
+    a = lieu(45.0, 5.0, services=["Aide aux démarches administratives"])
+    spatial_index.drop_point_table(connection)
+    assert not spatial_index.has_point_table(connection) and spatial_index.has_rtree(connection)
+    assert spatial_index.ensure_sqlite_index() is False  # a valid state, nothing to repair
+    b = lieu(45.0, 5.001)  # indexed by the R*Tree's own triggers
+    assert ids_near(45.0, 5.0) == [a.id, b.id]
+    assert spatial_index.check() == {"eligible": 2, "indexed": 2, "stale": 0}
+    spatial_index.install(connection)
+    assert spatial_index.has_point_table(connection)
+    assert point_rows() == [expected_point_row(a), expected_point_row(b)]
+    c = lieu(45.0, 5.002)
+    assert ids_near(45.0, 5.0) == [a.id, b.id, c.id]
+    assert_consistent()
