@@ -8,9 +8,11 @@ from mednum.geo import spatial_index
 from mednum.geo.nearest import nearest_ids
 from mednum.lieux.models import Lieu
 
-from .helpers import bulk, lieu, postgres_only, random_lieux, sqlite_only
+from .helpers import bulk, lieu, postgres_only, random_lieux, sqlite_only, sqlite_only_for
 
 pytestmark = pytest.mark.django_db
+
+sqlite_point_table = sqlite_only_for("geo_lieu_point, the narrow table beside the R*Tree; PostgreSQL's GiST index covers the same columns")
 
 
 
@@ -241,7 +243,7 @@ def expected_point_row(obj):
     return tuple(getattr(obj, column) for column in spatial_index.COVERED_COLUMNS)
 
 
-@sqlite_only
+@sqlite_point_table
 def test_point_table_holds_exact_coordinates_and_masks_of_indexed_lieux():
     a = lieu(45.123456789012, 5.987654321098, services=["Aide aux démarches administratives"], frais_a_charge=["Gratuit"])
     lieu(None, 5.0)
@@ -262,7 +264,7 @@ def test_point_table_holds_exact_coordinates_and_masks_of_indexed_lieux():
     assert_consistent()
 
 
-@sqlite_only
+@sqlite_point_table
 def test_check_reports_a_point_row_out_of_step_and_rebuild_mends_it():
     a = lieu(45.0, 5.0, services=["Aide aux démarches administratives"])
     lieu(45.1, 5.1)
@@ -278,7 +280,7 @@ def test_check_reports_a_point_row_out_of_step_and_rebuild_mends_it():
     assert point_rows() == [expected_point_row(a), expected_point_row(Lieu.objects.exclude(id=a.id).get())]
 
 
-@sqlite_only
+@sqlite_point_table
 def test_box_queries_read_the_point_table_only_when_it_has_every_column_they_name():
     from mednum.geo.distance import BBox
     from mednum.geo.nearest import box_query
@@ -296,7 +298,7 @@ def test_box_queries_read_the_point_table_only_when_it_has_every_column_they_nam
     assert "JOIN lieux_lieu l" in sql
 
 
-@sqlite_only
+@sqlite_point_table
 def test_filtered_nearest_gives_the_same_lieux_with_or_without_the_point_table(monkeypatch):
     from mednum.lieux.models import MASK_COLUMNS
     from mednum.standard import schema
@@ -314,7 +316,7 @@ def test_filtered_nearest_gives_the_same_lieux_with_or_without_the_point_table(m
     assert search() == with_points
 
 
-@sqlite_only
+@sqlite_point_table
 def test_the_rtree_alone_still_serves_searches_until_the_point_table_is_back():
     """Migration lieux.0012 reversed (drop_point_table), then applied again (install)."""
     a = lieu(45.0, 5.0, services=["Aide aux démarches administratives"])
