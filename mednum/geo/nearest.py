@@ -196,7 +196,8 @@ def box_from(
         )
         if not by_id and covered and spatial_index.has_point_table(connection):
             # Holds only indexed lieux (located, not merged): no need to check that again.
-            return f" FROM {spatial_index.RTREE_TABLE} r CROSS JOIN {spatial_index.POINT_TABLE} l WHERE {where} AND l.id = r.id", params
+            tables = f"{spatial_index.RTREE_TABLE} r CROSS JOIN {spatial_index.POINT_TABLE} l"
+            return f" FROM {tables} WHERE {where} AND l.id = r.id", params
         if not by_id:
             # CROSS JOIN keeps the R*Tree as the outer loop (SQLite never reorders a CROSS JOIN).
             sql = (
@@ -258,9 +259,7 @@ def box_query(
 ) -> tuple[str, list]:
     """SQL + parameters selecting `l.id, l.latitude, l.longitude, *columns` of eligible rows in `box`
     (`where_sql`: the condition on `l` the caller will add, which may let the query read less)."""
-    sql, params = box_from(
-        connection, box, by_id=by_id, exclude=exclude, covered=_covered(columns, where_sql)
-    )
+    sql, params = box_from(connection, box, by_id=by_id, exclude=exclude, covered=_covered(columns, where_sql))
     return _select(columns) + sql, params
 
 

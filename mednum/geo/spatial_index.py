@@ -145,7 +145,9 @@ SQLITE_FILL = (
     f"INSERT INTO {RTREE_TABLE} (id, min_lat, max_lat, min_lon, max_lon) "
     f"SELECT id, latitude, latitude, longitude, longitude FROM lieux_lieu WHERE {ELIGIBLE}"
 )
-SQLITE_FILL_POINTS = f"INSERT INTO {POINT_TABLE} ({_COVERED_LIST}) SELECT {_COVERED_LIST} FROM lieux_lieu WHERE {ELIGIBLE}"
+SQLITE_FILL_POINTS = (
+    f"INSERT INTO {POINT_TABLE} ({_COVERED_LIST}) SELECT {_COVERED_LIST} FROM lieux_lieu WHERE {ELIGIBLE}"
+)
 
 
 def covers(*sql: str) -> bool:

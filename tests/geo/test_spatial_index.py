@@ -12,7 +12,9 @@ from .helpers import bulk, lieu, postgres_only, random_lieux, sqlite_only, sqlit
 
 pytestmark = pytest.mark.django_db
 
-sqlite_point_table = sqlite_only_for("geo_lieu_point, the narrow table beside the R*Tree; PostgreSQL's GiST index covers the same columns")
+sqlite_point_table = sqlite_only_for(
+    "geo_lieu_point, the narrow table beside the R*Tree; PostgreSQL's GiST index covers the same columns"
+)
 
 
 
@@ -245,7 +247,9 @@ def expected_point_row(obj):
 
 @sqlite_point_table
 def test_point_table_holds_exact_coordinates_and_masks_of_indexed_lieux():
-    a = lieu(45.123456789012, 5.987654321098, services=["Aide aux démarches administratives"], frais_a_charge=["Gratuit"])
+    a = lieu(
+        45.123456789012, 5.987654321098, services=["Aide aux démarches administratives"], frais_a_charge=["Gratuit"]
+    )
     lieu(None, 5.0)
     merged = lieu(45.2, 5.2)
     merged.fusionne_dans = a
