@@ -163,11 +163,9 @@ _L_COLUMN = re.compile(r"\bl\.(\w+)")
 # PostgreSQL: with COVERED_COLUMNS in the GiST index's leaves (INCLUDE), the query is an index-only
 # scan: nearby lieux sit together in the index's leaves, whereas their table rows are scattered in the
 # order they were imported (one table page per candidate, read from disk when cold).
-POSTGRES_COVERED_COLUMNS = COVERED_COLUMNS
-
 POSTGRES_CREATE = (
     f"CREATE INDEX IF NOT EXISTS {GIST_INDEX} ON lieux_lieu USING gist (point(longitude, latitude)) "
-    f"INCLUDE ({', '.join(POSTGRES_COVERED_COLUMNS)}) WHERE {ELIGIBLE}"
+    f"INCLUDE ({_COVERED_LIST}) WHERE {ELIGIBLE}"
 )
 # The index of mednum ≤ migration lieux.0003 (no INCLUDE), kept for that migration's reversal.
 POSTGRES_CREATE_UNCOVERED = (
