@@ -71,11 +71,7 @@ def _write(target: Path, pragmas: list[str], lieux: list, records: list, lieu_co
             f"SELECT id, latitude, latitude, longitude, longitude FROM lieux_lieu "
             f"WHERE id > ? AND {spatial_index.ELIGIBLE} ORDER BY latitude, longitude"
         )
-        covered = ", ".join(spatial_index.COVERED_COLUMNS)
-        fill_points = (
-            f"INSERT OR REPLACE INTO {spatial_index.POINT_TABLE} ({covered}) SELECT {covered} FROM lieux_lieu "
-            f"WHERE id > ? AND {spatial_index.ELIGIBLE}"
-        )
+        fill_points = f"{spatial_index.SQLITE_FILL_POINTS} AND id > ?"
         wall, cpu = time.perf_counter(), time.process_time()
         for start in range(0, len(lieux), batch_size):
             db.execute("BEGIN IMMEDIATE")

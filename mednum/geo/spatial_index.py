@@ -82,10 +82,9 @@ SQLITE_CREATE_POINT_TABLE = (
 def sqlite_triggers(point_table: bool = True) -> tuple[str, ...]:
     """The triggers that keep the R*Tree (and, with `point_table`, `geo_lieu_point`) in step with
     `lieux_lieu`: insert, update of position or merge, delete; and an update of the masks alone."""
-    point_insert = point_reinsert = point_delete = ""
+    point_insert = point_delete = ""
     if point_table:
-        point_insert = f"INSERT OR REPLACE INTO {POINT_TABLE} ({_COVERED_LIST}) VALUES ({_NEW_COVERED});"
-        point_reinsert = (
+        point_insert = (
             f"INSERT OR REPLACE INTO {POINT_TABLE} ({_COVERED_LIST}) SELECT {_NEW_COVERED} "
             "WHERE NEW.latitude IS NOT NULL AND NEW.longitude IS NOT NULL AND NEW.fusionne_dans_id IS NULL;"
         )
@@ -111,7 +110,7 @@ def sqlite_triggers(point_table: bool = True) -> tuple[str, ...]:
         INSERT OR REPLACE INTO {RTREE_TABLE} (id, min_lat, max_lat, min_lon, max_lon)
         SELECT NEW.id, NEW.latitude, NEW.latitude, NEW.longitude, NEW.longitude
         WHERE NEW.latitude IS NOT NULL AND NEW.longitude IS NOT NULL AND NEW.fusionne_dans_id IS NULL;
-        {point_reinsert}
+        {point_insert}
     END
     """,
         f"""
@@ -146,7 +145,7 @@ SQLITE_FILL = (
     f"SELECT id, latitude, latitude, longitude, longitude FROM lieux_lieu WHERE {ELIGIBLE}"
 )
 SQLITE_FILL_POINTS = (
-    f"INSERT INTO {POINT_TABLE} ({_COVERED_LIST}) SELECT {_COVERED_LIST} FROM lieux_lieu WHERE {ELIGIBLE}"
+    f"INSERT OR REPLACE INTO {POINT_TABLE} ({_COVERED_LIST}) SELECT {_COVERED_LIST} FROM lieux_lieu WHERE {ELIGIBLE}"
 )
 
 
@@ -293,11 +292,7 @@ def indexing_inserts_at_end(connection):
                     [last_id],
                 )
                 if has_point_table(connection):
-                    cursor.execute(
-                        f"INSERT OR REPLACE INTO {POINT_TABLE} ({_COVERED_LIST}) SELECT {_COVERED_LIST} "
-                        f"FROM lieux_lieu WHERE id > %s AND {ELIGIBLE}",
-                        [last_id],
-                    )
+                    cursor.execute(f"{SQLITE_FILL_POINTS} AND id > %s", [last_id])
                 cursor.execute(SQLITE_TRIGGERS[0])
 
 

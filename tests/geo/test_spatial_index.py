@@ -233,6 +233,13 @@ def test_an_import_keeps_the_index_in_step(tmp_path):
 # --- SQLite: geo_lieu_point, the narrow table nearest-lieux queries read -----------------------------
 
 
+def test_covered_masks_are_the_filter_masks_of_the_model():
+    from mednum.lieux.models import MASK_COLUMNS
+
+    assert set(spatial_index.MASK_COLUMNS) == set(MASK_COLUMNS.values())
+    assert spatial_index.COVERED_COLUMNS[:3] == ("id", "latitude", "longitude")
+
+
 def point_rows():
     columns = ", ".join(spatial_index.COVERED_COLUMNS)
     with connection.cursor() as cursor:
