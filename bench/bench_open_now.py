@@ -6,11 +6,12 @@
 Uses the synthetic databases of bench_nearest.py (built on first use). Calls
 `mednum.lieux.search.search_lieux` (the results page's search: the 20 nearest open lieux and their
 count) around Paris, Lyon and a rural point, with the radius at its largest (100 km), at three moments
-in this order: a Tuesday at 03:00 (nothing open: the search box grows to the whole radius), a Tuesday at
-10:00 (many open: it stays small) and a Sunday at 15:00 (nothing open again). Running them in this
-order, in one process, is what a worker sees: the density remembered after one search sizes the
-next search's first box. Prints `figure: value` lines: the first of --repeat searches (what the first
-person to ask at that moment waits) and their median, in ms.
+in this order: a Tuesday at 03:00 (nothing open: the lieux whose hours can be open now are read through
+the hours index, here none), a Tuesday at 10:00 (many open: the spatial search, its box stays small) and
+a Sunday at 15:00 (nothing open again). Running them in this order, in one process, is what a worker
+sees: the first search of a process reads the census of hours strings and evaluates them, and the density
+remembered after one search sizes the next search's first box. Prints `figure: value` lines: the first
+of --repeat searches (what the first person to ask at that moment waits) and their median, in ms.
 """
 
 from __future__ import annotations

@@ -333,6 +333,40 @@ def _est_ouvert_minute(texte: str, fuseau: str, minute: datetime) -> bool:
         return False
 
 
+_DURABLES: dict[tuple[str, str], tuple[int, int, bool]] = {}
+_DURABLES_MAX = 50_000
+
+
+def est_ouvert_durable(horaires: str | None, dt: datetime | None = None, *, fuseau: str = FUSEAU_PAR_DEFAUT) -> bool:
+    """`est_ouvert`, remembered until the hours change state (their next opening or closing): asked
+    about the same strings minute after minute (« ouvert maintenant », lieux.search), most answers are
+    read back instead of evaluated — a closed lieu at night stays closed until the morning."""
+    texte = _normalise(horaires)
+    if not texte:
+        return False
+    instant = dt if dt is not None else datetime.now(_zone(fuseau))
+    minute = minute_of(instant)
+    key = (texte, fuseau)
+    known = _DURABLES.get(key)
+    if known is not None and known[0] <= minute < known[1]:
+        return known[2]
+    parsed = _parse(texte, fuseau)
+    if not isinstance(parsed, OpeningHours):  # empty or unreadable: never known to be open
+        answer, debut, fin = False, -(2**62), 2**62
+    else:
+        maintenant = _local(instant, fuseau).replace(second=0, microsecond=0)
+        try:
+            answer = bool(parsed.is_open(maintenant))
+            prochain = _prochain_changement(parsed, texte, maintenant)
+        except Exception:  # noqa: BLE001 - as est_ouvert: not known to be open, asked again next minute
+            answer, prochain = False, maintenant + timedelta(minutes=1)
+        debut, fin = minute, (minute_of(prochain) if prochain is not None else 2**62)
+    if len(_DURABLES) >= _DURABLES_MAX:
+        _DURABLES.clear()
+    _DURABLES[key] = (debut, max(fin, minute + 1), answer)
+    return answer
+
+
 # --- week-end --------------------------------------------------------------------------------------
 
 WEEK_END_SEMAINES = 5  # look this many weeks ahead (covers "first Saturday of the month" rules)

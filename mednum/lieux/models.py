@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Substr
 
 from mednum.standard import schema
+
+# Characters of `horaires` held by the index lieu_horaires_idx (see Lieu.Meta.indexes).
+HORAIRES_INDEX_CHARS = 250
 
 # Standard field → bit-mask column, for every enumerated multi-valued field.
 MASK_COLUMNS = {
@@ -141,6 +145,15 @@ class Lieu(models.Model):
             models.Index(
                 fields=["commune", "code_insee", *MASK_COLUMNS.values()], name="lieu_carte_commune_idx",
                 condition=models.Q(fusionne_dans__isnull=True, latitude__isnull=False, longitude__isnull=False),
+            ),
+            # The lieux on the map by opening hours (their first HORAIRES_INDEX_CHARS characters: a B-tree
+            # entry has a size limit on PostgreSQL; OpenStreetMap's own values stop at 255). When few lieux
+            # in France can be open now (at night, on Sundays), « ouvert maintenant » reads only those
+            # (lieux.search), instead of every lieu of the radius.
+            models.Index(
+                Substr("horaires", 1, HORAIRES_INDEX_CHARS), name="lieu_horaires_idx",
+                condition=models.Q(fusionne_dans__isnull=True, latitude__isnull=False, longitude__isnull=False)
+                & ~models.Q(horaires=""),
             ),
         ]
 

@@ -15,9 +15,11 @@ How filters work
     one filter are ORed (`(services_mask & (b1|b2)) != 0`), different filters are ANDed. This is plain
     integer arithmetic in SQL, the same on SQLite and PostgreSQL.
 
-    "Ouvert maintenant" and "ouvert le week-end" cannot be evaluated in SQL: they run in Python on the
-    spatial candidates only (`nearest(..., accept=…)` keeps fetching candidates until enough of them are
-    open, or the radius is exhausted). Results per distinct `horaires` string are cached (`hours`).
+    "Ouvert maintenant" and "ouvert le week-end" cannot be evaluated in SQL: they run in Python, per
+    distinct `horaires` string (cached, `hours`). When few lieux of France can pass (at night, on a
+    Sunday: `horaires_possibles`), the lieux with those hours are read through their index and the
+    radius is applied to them; otherwise on the spatial candidates (`nearest(..., accept=…)` keeps
+    fetching candidates until enough of them are open, or the radius is exhausted).
 
 Pagination is stable: results are ordered by (distance, id) and page n is the slice of the first
 n × taille nearest. The total is only known when the radius holds fewer results than asked for
@@ -29,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,12 +46,12 @@ from django.utils import timezone
 
 from mednum import parametres
 from mednum.geo import grid
-from mednum.geo.distance import BBox
+from mednum.geo.distance import BBox, bboxes_for_radius, haversine_km
 from mednum.geo.nearest import count_within, nearest, raw_cursor, rows_in_boxes
 from mednum.standard import schema
 
 from . import hours
-from .models import MASK_COLUMNS
+from .models import HORAIRES_INDEX_CHARS, MASK_COLUMNS
 
 RAYON_PAR_DEFAUT_KM = 10
 RAYON_MAX_KM = 100
@@ -318,45 +321,198 @@ def filter_sql(filtres: Mapping[str, tuple[str, ...]]) -> tuple[str, list]:
     return " AND ".join(parts), params
 
 
-def _hours_accept(params: SearchParams):
-    """Python predicate on (horaires, code_insee) for the opening-hours filters, or None."""
-    if not (params.ouvert_maintenant or params.ouvert_week_end):
-        return None
-    maintenant = params.maintenant or timezone.now()
-    reference = maintenant
-    want_now, want_we = params.ouvert_maintenant, params.ouvert_week_end
-    est_ouvert, week_end, fuseau_de = hours.est_ouvert, hours.ouvert_le_week_end, hours.fuseau_pour_code_insee
+class FiltreHoraires:
+    """« Ouvert maintenant » and « ouvert le week-end » as a predicate: `filtre(extras)` on a lieu's
+    (horaires, code_insee) — the HOURS_COLUMNS a spatial query appends — and `decide(horaires, fuseau)`
+    for one hours string in one time zone."""
 
-    # Per request: many candidates share the same hours, and the answer depends only on the hours and
-    # the time zone (one per overseas département, Europe/Paris elsewhere).
-    memo: dict[tuple[str, str], bool] = {}
-    fuseaux: dict[str, str] = {}
+    def __init__(self, want_now: bool, want_we: bool, maintenant: datetime):
+        self.want_now, self.want_we, self.maintenant = want_now, want_we, maintenant
+        # Per request: many candidates share the same hours, and the answer depends only on the hours and
+        # the time zone (one per overseas département, Europe/Paris elsewhere).
+        self._memo: dict[tuple[str, str], bool] = {}
+        self._fuseaux: dict[str, str] = {}
 
-    def decide(horaires: str, fuseau: str) -> bool:
-        if want_now and not est_ouvert(horaires, maintenant, fuseau=fuseau):
-            return False
-        if want_we and not week_end(horaires, reference, fuseau=fuseau):
-            return False
-        return True
+    def cle(self) -> tuple:
+        """What the answers depend on, besides the hours and the time zone."""
+        return (self.want_now, self.want_we, hours.minute_of(self.maintenant))
 
-    def accept(extras: tuple) -> bool:
+    def decide(self, horaires: str, fuseau: str) -> bool:
+        key = (horaires, fuseau)
+        answer = self._memo.get(key)
+        if answer is None:
+            answer = True
+            if self.want_now and not hours.est_ouvert_durable(horaires, self.maintenant, fuseau=fuseau):
+                answer = False
+            elif self.want_we and not hours.ouvert_le_week_end(horaires, self.maintenant, fuseau=fuseau):
+                answer = False
+            self._memo[key] = answer
+        return answer
+
+    def __call__(self, extras: tuple) -> bool:
         horaires = extras[0]
         if not horaires:
             return False
         prefix = extras[1][:3] if extras[1] else ""
-        fuseau = fuseaux.get(prefix)
+        fuseau = self._fuseaux.get(prefix)
         if fuseau is None:
-            fuseau = fuseaux[prefix] = fuseau_de(extras[1])
-        key = (horaires, fuseau)
-        answer = memo.get(key)
-        if answer is None:
-            answer = memo[key] = decide(horaires, fuseau)
-        return answer
+            fuseau = self._fuseaux[prefix] = hours.fuseau_pour_code_insee(extras[1])
+        return self.decide(horaires, fuseau)
 
-    return accept
+
+def _hours_accept(params: SearchParams) -> FiltreHoraires | None:
+    """The opening-hours filters of a search as a predicate on (horaires, code_insee), or None."""
+    if not (params.ouvert_maintenant or params.ouvert_week_end):
+        return None
+    return FiltreHoraires(params.ouvert_maintenant, params.ouvert_week_end, params.maintenant or timezone.now())
 
 
 HOURS_COLUMNS = ("l.horaires", "l.code_insee")
+
+
+# --- « ouvert maintenant » when few lieux can be open ----------------------------------------------
+#
+# At night or on a Sunday, few lieux of France (often none) are open: searching the radius for them would
+# read every lieu within it (~220,000 within 100 km of Paris at a million lieux, ~2 s). The hours strings
+# are far fewer than the lieux (~1,600 at a million synthetic lieux): each is evaluated once a minute,
+# and when those that can pass the filter belong to at most HORAIRES_CANDIDATS_MAX lieux in all, only
+# those lieux are read (index lieu_horaires_idx), else the spatial search runs as usual.
+
+HORAIRES_CANDIDATS_MAX = 20_000
+
+_PREFIXE_HORAIRES = {  # the indexed expression, as Django writes it on each database
+    "sqlite": f"SUBSTR(l.horaires, 1, {HORAIRES_INDEX_CHARS})",
+    "postgresql": f"SUBSTRING(l.horaires, 1, {HORAIRES_INDEX_CHARS})",
+}
+# The index's condition, repeated so that the database may use it (lieu_horaires_idx).
+_INDEXES_HORAIRES = (
+    "l.fusionne_dans_id IS NULL AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL AND NOT (l.horaires = '')"
+)
+
+
+class _Recensement(NamedTuple):
+    etat: tuple  # (max(id), max(modifie_le)): moves when a lieu is added or saved
+    lu: float  # when it was read (time.monotonic)
+    horaires: tuple[tuple[str, int], ...]  # (indexed prefix, number of lieux), most common first
+    lieux: int  # lieux on the map with hours
+    outre_mer: dict[str, tuple[str, ...]]  # prefix → the overseas time zones of lieux with these hours
+
+
+_RECENSEMENT: list[_Recensement] = []
+_POSSIBLES: dict[tuple, list[str] | None] = {}
+
+# The index path pays off when the lieux with hours are many more than their distinct strings (each
+# string is evaluated once a minute, ~15 µs; ~150 µs the first time, when it is parsed). At a million
+# synthetic lieux: 686,000 lieux, 1,607 strings. Real data, more varied and far smaller, may well
+# have a string for two lieux: the spatial search is then the quicker.
+LIEUX_PAR_HORAIRES_MIN = 10
+# Writes that leave max(id) and max(modifie_le) as they were (an import updating lieux stamps them all
+# with its start time; QuerySet.update) are seen when the census is read again, at the latest after:
+RECENSEMENT_TTL = 60  # seconds
+
+
+def _recensement() -> _Recensement | None:
+    """The hours strings of the lieux on the map (None: a database without the index). Read again when a
+    lieu was added or saved since (two index lookups tell); a lieu deleted or merged since only leaves a
+    string too many, which costs nothing but its evaluation. Other writes: see RECENSEMENT_TTL."""
+    connection = connections[USING]
+    prefixe = _PREFIXE_HORAIRES.get(connection.vendor)
+    if prefixe is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (SELECT max(id) FROM lieux_lieu), (SELECT max(modifie_le) FROM lieux_lieu)")
+        etat = tuple(cursor.fetchone())
+        now = time.monotonic()
+        if _RECENSEMENT and _RECENSEMENT[0].etat == etat and now - _RECENSEMENT[0].lu < RECENSEMENT_TTL:
+            return _RECENSEMENT[0]
+        cursor.execute(
+            f"SELECT {prefixe}, count(*) FROM lieux_lieu l WHERE {_INDEXES_HORAIRES} GROUP BY {prefixe}"
+        )
+        textes = sorted(cursor.fetchall(), key=lambda row: (-row[1], row[0]))
+        # Overseas lieux have their own time zones: their hours are evaluated in those too. Commune codes
+        # from 97 on (lieu_carte_commune_idx), and the few lieux without a commune, by INSEE code.
+        cursor.execute(
+            f"SELECT DISTINCT {prefixe}, SUBSTR(l.code_insee, 1, 3) FROM lieux_lieu l "
+            f"WHERE l.commune_id >= '97' AND {_INDEXES_HORAIRES} "
+            f"UNION SELECT DISTINCT {prefixe}, SUBSTR(l.code_insee, 1, 3) FROM lieux_lieu l "
+            f"WHERE l.commune_id IS NULL AND l.code_insee >= '97' AND {_INDEXES_HORAIRES}"
+        )
+        outre_mer: dict[str, set[str]] = {}
+        for texte, code in cursor.fetchall():
+            fuseau = hours.fuseau_pour_code_insee(code)
+            if fuseau != hours.FUSEAU_PAR_DEFAUT:
+                outre_mer.setdefault(texte, set()).add(fuseau)
+    recensement = _Recensement(
+        etat, now, tuple(textes), sum(n for _t, n in textes), {t: tuple(sorted(z)) for t, z in outre_mer.items()}
+    )
+    _RECENSEMENT[:] = [recensement]
+    _POSSIBLES.clear()
+    return recensement
+
+
+def horaires_possibles(filtre: FiltreHoraires) -> list[str] | None:
+    """The hours strings (the indexed prefix of `horaires`) of the lieux that may pass `filtre`, or None
+    when the spatial search is the quicker: more than HORAIRES_CANDIDATS_MAX lieux in all may pass, or
+    the strings are too many for their lieux (LIEUX_PAR_HORAIRES_MIN). A string passes when it passes in
+    Europe/Paris or in the time zone of an overseas lieu that has it; each lieu read is then checked with
+    its own (`filtre(extras)`)."""
+    recensement = _recensement()
+    if recensement is None or len(recensement.horaires) * LIEUX_PAR_HORAIRES_MIN > recensement.lieux:
+        return None
+    key = filtre.cle()
+    if key in _POSSIBLES:
+        return _POSSIBLES[key]
+    possibles: list[str] | None = []
+    nombre = 0
+    paris = hours.FUSEAU_PAR_DEFAUT
+    outre_mer = recensement.outre_mer
+    for texte, lieux in recensement.horaires:  # the most common first: by day, the limit is soon passed
+        # A prefix of the full length may be cut short: its lieux are read and checked in full.
+        if (len(texte) >= HORAIRES_INDEX_CHARS or filtre.decide(texte, paris)
+                or any(filtre.decide(texte, f) for f in outre_mer.get(texte, ()))):
+            nombre += lieux
+            if nombre > HORAIRES_CANDIDATS_MAX:
+                possibles = None
+                break
+            possibles.append(texte)
+    if len(_POSSIBLES) >= 64:
+        _POSSIBLES.clear()
+    _POSSIBLES[key] = possibles
+    return possibles
+
+
+_HORAIRES_PAR_REQUETE = 500  # strings per query (bound parameters)
+
+
+def lieux_par_horaires(
+    possibles: list[str], lat: float, lon: float, radius_km: float, where_sql: str, where_params: list,
+    filtre: FiltreHoraires,
+) -> list[tuple]:
+    """Every lieu within `radius_km` whose hours are among `possibles` and that passes `filtre` (and the
+    other filters), as `nearest` gives them with HOURS_COLUMNS: `(id, distance_km, horaires, code_insee)`,
+    by distance then id."""
+    connection = connections[USING]
+    prefixe = _PREFIXE_HORAIRES[connection.vendor]
+    found: dict[int, tuple] = {}
+    boxes = bboxes_for_radius(lat, lon, radius_km)
+    with connection.cursor() as cursor:
+        for start in range(0, len(possibles), _HORAIRES_PAR_REQUETE):
+            chunk = possibles[start : start + _HORAIRES_PAR_REQUETE]
+            inside = " OR ".join(
+                "(l.latitude BETWEEN %s AND %s AND l.longitude BETWEEN %s AND %s)" for _box in boxes
+            )
+            cursor.execute(
+                f"SELECT l.id, l.latitude, l.longitude, l.horaires, l.code_insee FROM lieux_lieu l "
+                f"WHERE {prefixe} IN ({', '.join(['%s'] * len(chunk))}) AND {_INDEXES_HORAIRES} AND ({inside})"
+                + (f" AND ({where_sql})" if where_sql else ""),
+                [*chunk, *(v for box in boxes for v in (box.min_lat, box.max_lat, box.min_lon, box.max_lon)),
+                 *where_params],
+            )
+            for id_, la, lo, horaires, code_insee in cursor.fetchall():
+                distance = haversine_km(lat, lon, la, lo)
+                if distance <= radius_km and filtre((horaires, code_insee)):
+                    found[id_] = (id_, distance, horaires, code_insee)
+    return sorted(found.values(), key=lambda row: (row[1], row[0]))
 
 
 # --- centre ----------------------------------------------------------------------------------------
@@ -471,10 +627,16 @@ def _search(params: SearchParams | Mapping) -> tuple[SearchResult, list[tuple], 
     accept = _hours_accept(params)
     columns = HOURS_COLUMNS if accept else ()
     wanted = params.page * params.taille + 1  # one more tells whether a next page exists
-    rows = nearest(
-        lat, lon, limit=wanted, radius_km=params.rayon_km, where_sql=where_sql, where_params=where_params,
-        columns=columns, accept=accept, using=USING,
-    )
+    possibles = horaires_possibles(accept) if accept is not None else None
+    if possibles is not None:  # few lieux can be open: read those, all of them within the radius
+        every_row = lieux_par_horaires(possibles, lat, lon, params.rayon_km, where_sql, where_params, accept)
+        rows = every_row[:wanted]
+    else:
+        every_row = None
+        rows = nearest(
+            lat, lon, limit=wanted, radius_km=params.rayon_km, where_sql=where_sql, where_params=where_params,
+            columns=columns, accept=accept, using=USING,
+        )
     start = (params.page - 1) * params.taille
     page_rows = rows[start : start + params.taille]
     exhausted = len(rows) < wanted
@@ -483,10 +645,13 @@ def _search(params: SearchParams | Mapping) -> tuple[SearchResult, list[tuple], 
         raise PageHorsLimites(params.page, params.taille, len(rows))
     plafonne = False
     if total is None and params.avec_total:
-        total = count_within(
-            lat, lon, radius_km=params.rayon_km, where_sql=where_sql, where_params=where_params,
-            columns=columns, accept=accept, stop_after=RESULTATS_MAX, using=USING,
-        )
+        if every_row is not None:
+            total = len(every_row)
+        else:
+            total = count_within(
+                lat, lon, radius_km=params.rayon_km, where_sql=where_sql, where_params=where_params,
+                columns=columns, accept=accept, stop_after=RESULTATS_MAX, using=USING,
+            )
         if total > RESULTATS_MAX:
             total, plafonne = RESULTATS_MAX, True
     suggestion = None
@@ -955,6 +1120,8 @@ def forget_caches() -> None:
     grid.forget_territories()
     _SUMMARY_JSON.clear()
     nearest_module._DENSITY_HINTS.clear()
+    _RECENSEMENT.clear()
+    _POSSIBLES.clear()
 
 
 # --- map -------------------------------------------------------------------------------------------

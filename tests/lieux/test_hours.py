@@ -314,3 +314,24 @@ def test_fallback_rule_week_table_agrees_with_the_state_at_each_hour(texte, lund
         veille = semaine.jours[moment.weekday() - 1] if moment.weekday() else None
         from_veille = veille is not None and any(fin < debut and hhmm < fin for debut, fin in veille.intervalles)
         assert (in_table or overnight or from_veille) is (hours.state_at(texte, moment).etat == "ouvert"), (moment, jour)
+
+
+@pytest.mark.parametrize("fuseau", ["Europe/Paris", "America/Cayenne", "Pacific/Noumea"])
+def test_remembered_answer_is_the_answer_of_each_minute(fuseau):
+    """`est_ouvert_durable` keeps an answer until the hours' next change: asked minute after minute (and
+    back in time) it says what `est_ouvert` says."""
+    from datetime import timedelta
+
+    strings = [
+        "Mo-Fr 09:00-12:00,14:00-18:00; PH off", "Fr-Sa 20:00-02:00", "24/7", "off", "Sa[1] 10:00-12:00",
+        "Mo-Su 08:00-18:00; Jul 14 off", "lundi 9h", "Tu 10:00-12:00 || Mo-Fr 14:00-16:00", "",
+    ]
+    hours._DURABLES.clear()
+    start = datetime(2026, 7, 10, 7, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    # Every 13 minutes over 9 days (national day, a first Saturday, midnights), then the same minutes
+    # again in reverse order: answers remembered from later minutes must not leak to earlier ones.
+    moments = [start + timedelta(minutes=13 * n) for n in range(9 * 24 * 60 // 13)]
+    for moment in moments + moments[::-1]:
+        for texte in strings:
+            assert hours.est_ouvert_durable(texte, moment, fuseau=fuseau) == hours.est_ouvert(texte, moment, fuseau=fuseau), (texte, moment)
+    assert any(hours.est_ouvert("Fr-Sa 20:00-02:00", m, fuseau=fuseau) for m in moments)

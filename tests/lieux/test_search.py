@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mednum.geo.distance import haversine_km
-from mednum.lieux import search
+from mednum.lieux import hours, search
 from mednum.lieux.models import Lieu
 from mednum.lieux.search import ParametresInvalides, SearchParams, parse_params, search_lieux
 from mednum.standard import schema
@@ -160,6 +160,152 @@ def test_each_result_has_its_opening_state():
     assert states[0] == {"etat": "ouvert", "libelle": "Ouvert · ferme à 12:00", "valide": True}
     assert states[1] == {"etat": "inconnu", "libelle": "Horaires à vérifier", "valide": False}
     assert result.resultats[1]["horaires"] == "lundi 9h"
+
+
+# --- « ouvert maintenant » read through the hours index when few lieux can be open ----------------
+
+HOURS_MIX = (
+    "Mo-Fr 09:00-12:00,14:00-18:00", "Mo-Sa 10:00-19:00; PH off", "Tu-Sa 08:30-12:30", "24/7",
+    "Mo-Su 07:00-23:00", "Fr-Su 18:00-02:00", "", "lundi 9h", "Su 10:00-12:00", "Mo-Fr 09:00-18:00; PH off",
+)
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(2026, 7, 15, 10, 0, tzinfo=PARIS),  # a weekday morning: most are open
+    datetime(2026, 7, 15, 23, 30, tzinfo=PARIS),  # late evening: a few
+    datetime(2026, 7, 18, 1, 0, tzinfo=PARIS),  # Saturday 01:00: past midnight
+    datetime(2026, 7, 14, 10, 0, tzinfo=PARIS),  # national day
+    datetime(2026, 7, 19, 11, 0, tzinfo=PARIS),  # Sunday morning
+])
+def test_hours_index_and_spatial_search_agree(monkeypatch, moment):
+    objs = random_lieux(300, centre=LYON, spread_km=25, seed=21)
+    for n, obj in enumerate(objs):
+        obj.horaires = HOURS_MIX[n % len(HOURS_MIX)]
+    bulk(objs)
+    services = {"services": ("Aide aux démarches administratives",)}
+    cases = [
+        params(rayon_km=20, taille=100, ouvert_maintenant=True, maintenant=moment, avec_total=True),
+        params(rayon_km=20, taille=7, page=2, ouvert_maintenant=True, maintenant=moment, avec_total=True),
+        params(rayon_km=20, taille=50, ouvert_maintenant=True, filtres=services, maintenant=moment, avec_total=True),
+        params(rayon_km=20, taille=50, ouvert_maintenant=True, ouvert_week_end=True, maintenant=moment),
+    ]
+
+    def run(case):
+        try:
+            result = search_lieux(case)
+        except search.PageHorsLimites as error:
+            return ("page hors limites", error.total)
+        return ([(item["id"], item["distance_km"]) for item in result.resultats], result.total,
+                result.page_suivante, result.lieux_sans_filtre_horaires)
+
+    assert search.horaires_possibles(search._hours_accept(cases[0])) is not None  # 300 lieux: the index path
+    by_hours = [run(case) for case in cases]
+    monkeypatch.setattr(search, "HORAIRES_CANDIDATS_MAX", 0)  # every search takes the spatial path
+    search.forget_caches()
+    assert search.horaires_possibles(search._hours_accept(cases[0])) in (None, [])
+    by_space = [run(case) for case in cases]
+    assert by_hours == by_space
+    assert any(result[0] for result in by_hours if isinstance(result[0], list))  # not all empty
+
+
+def test_hours_index_path_reads_only_the_lieux_that_can_be_open(monkeypatch):
+    bulk(random_lieux(50, centre=LYON, spread_km=3, seed=3, horaires="Mo-Fr 09:00-18:00"))
+    late = lieu(LYON[0] + 0.02, LYON[1], horaires="Mo-Su 20:00-23:59")
+    evening = datetime(2026, 7, 15, 21, 0, tzinfo=PARIS)
+    filtre = search._hours_accept(params(ouvert_maintenant=True, maintenant=evening))
+    assert search.horaires_possibles(filtre) == ["Mo-Su 20:00-23:59"]
+    monkeypatch.setattr(search, "nearest", lambda *a, **k: pytest.fail("the spatial search was not needed"))
+    monkeypatch.setattr(search, "count_within", lambda *a, **k: pytest.fail("the spatial count was not needed"))
+    result = search_lieux(params(ouvert_maintenant=True, maintenant=evening, avec_total=True))
+    assert ids(result) == [late.id] and result.total == 1
+
+
+def test_hours_census_follows_new_and_edited_lieux():
+    night = datetime(2026, 7, 16, 3, 0, tzinfo=PARIS)
+    bulk(random_lieux(40, centre=LYON, spread_km=5, seed=4, horaires="Mo-Fr 09:00-18:00"))
+    edited = Lieu.objects.order_by("id").first()
+    filtre = search._hours_accept(params(ouvert_maintenant=True, maintenant=night))
+    assert search.horaires_possibles(filtre) == []
+    assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=night))) == []
+    # No cache to forget: a lieu added or saved since is seen by the next search.
+    always = lieu(LYON[0] + 0.01, LYON[1], horaires="24/7")
+    assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=night))) == [always.id]
+    edited.horaires = "Mo-Su 00:00-24:00"
+    edited.save()
+    assert sorted(search.horaires_possibles(filtre)) == ["24/7", "Mo-Su 00:00-24:00"]
+    result = search_lieux(params(ouvert_maintenant=True, maintenant=night))
+    assert sorted(ids(result)) == sorted([edited.id, always.id])
+
+
+def test_hours_census_is_read_again_after_a_while(monkeypatch):
+    """A write that moves neither max(id) nor max(modifie_le) (QuerySet.update; an import's updates all
+    carry its start time) is seen once the census is older than RECENSEMENT_TTL."""
+    night = datetime(2026, 7, 16, 3, 0, tzinfo=PARIS)
+    bulk(random_lieux(40, centre=LYON, spread_km=5, seed=4, horaires="Mo-Fr 09:00-18:00"))
+    assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=night))) == []
+    changed = Lieu.objects.order_by("id").first()
+    Lieu.objects.filter(pk=changed.pk).update(horaires="24/7")
+    monkeypatch.setattr(search, "RECENSEMENT_TTL", 0)
+    assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=night))) == [changed.id]
+
+
+def test_varied_hours_keep_the_spatial_search():
+    """Hours strings nearly as many as the lieux (real data can be so): evaluating them all would cost
+    more than reading the radius."""
+    objs = random_lieux(30, centre=LYON, spread_km=5, seed=6)
+    for n, obj in enumerate(objs):
+        obj.horaires = f"Mo-Fr 09:{n:02d}-18:00"
+    bulk(objs)
+    night = datetime(2026, 7, 16, 3, 0, tzinfo=PARIS)
+    assert search.horaires_possibles(search._hours_accept(params(ouvert_maintenant=True, maintenant=night))) is None
+    assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=night))) == []
+
+
+def test_hours_index_path_with_long_hours_and_overseas_time():
+    # Over the indexed prefix: the lieu is read and its whole hours string decides.
+    # (the hours module reads up to 300 characters; the two strings differ past the 250th only)
+    holidays = "; ".join(f"Dec {d:02d} off" for d in range(1, 22))
+    long_open, long_closed = holidays + "; Mo-Su 00:00-24:00", holidays + "; Mo-Su 09:00-10:00"
+    assert search.HORAIRES_INDEX_CHARS < len(long_open) <= 300 and hours.est_valide(long_open)
+    bulk(random_lieux(60, centre=(47.0, 2.0), spread_km=5, seed=8, horaires="Mo-Fr 09:00-18:00"))
+    open_lieu = lieu(LYON[0], LYON[1], horaires=long_open)
+    lieu(LYON[0] + 0.001, LYON[1], horaires=long_closed)
+    night = datetime(2026, 7, 16, 3, 0, tzinfo=PARIS)
+    filtre = search._hours_accept(params(ouvert_maintenant=True, maintenant=night))
+    assert search.horaires_possibles(filtre) is not None
+    assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=night))) == [open_lieu.id]
+    # 03:00 in Paris is 13:00 in Nouméa: the overseas lieu's own time zone decides.
+    noumea = lieu(-22.2758, 166.458, horaires="Mo-Fr 09:00-17:00", code_insee="98818", commune_nom="Nouméa")
+    lieu(-22.2759, 166.458, horaires="Mo-Fr 09:00-17:00; PH off", code_insee="", commune_nom="Nouméa")
+    filtre = search._hours_accept(params(ouvert_maintenant=True, maintenant=night))
+    assert "Mo-Fr 09:00-17:00" in search.horaires_possibles(filtre)
+    result = search_lieux(params(latitude=-22.27, longitude=166.45, ouvert_maintenant=True, maintenant=night))
+    assert ids(result) == [noumea.id]
+
+
+def test_hours_index_is_usable():
+    """The search's hours query can use lieu_horaires_idx (same expression, same condition as the index)."""
+    from django.db import connection
+
+    objs = random_lieux(600, centre=LYON, spread_km=30, seed=12)
+    for n, obj in enumerate(objs):
+        obj.horaires = f"Mo-Fr 09:00-{12 + n % 30 // 10}:{n % 10}0"
+    bulk(objs)
+    prefixe = search._PREFIXE_HORAIRES[connection.vendor]
+    sql = (f"SELECT l.id FROM lieux_lieu l WHERE {prefixe} IN (%s, %s) AND {search._INDEXES_HORAIRES} "
+           "AND l.latitude BETWEEN %s AND %s AND l.longitude BETWEEN %s AND %s")
+    values = ["Mo-Fr 09:00-12:00", "Mo-Fr 09:00-13:50", 40.0, 50.0, 0.0, 8.0]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE lieux_lieu")
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small would be read whole
+            cursor.execute("EXPLAIN " + sql, values)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql.replace("%s", "?"), values)
+        plan = " ".join(str(part) for row in cursor.fetchall() for part in row)
+        cursor.execute(sql, values)
+        assert len(cursor.fetchall()) == 40
+    assert "lieu_horaires_idx" in plan
 
 
 # --- pagination -----------------------------------------------------------------------------------
