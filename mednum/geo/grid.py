@@ -110,8 +110,12 @@ def grid_clusters(
     accept_columns: Sequence[str] = (),
     *,
     using: str = "default",
+    rows_in: Callable[[BBox], list[tuple]] | None = None,
 ) -> tuple[list[tuple[float, float, int]], list[tuple[int, float, float, str]]]:
-    """Clusters `(lat, lon, count)` (centre of mass) and lone points `(id, lat, lon, typologie)` in the box."""
+    """Clusters `(lat, lon, count)` (centre of mass) and lone points `(id, lat, lon, typologie)` in the box.
+
+    With `accept`, `rows_in(box)` may give the candidate rows `(id, lat, lon, typologie, *accept_columns)`
+    of a box (all those that can pass `accept`, and that match `where_sql`) instead of the box's query."""
     connection = connections[using]
     box = _snap_to_cells(bbox, zoom, cell_px)
     cells_of = _Grid(box, zoom, cell_px)
@@ -119,11 +123,14 @@ def grid_clusters(
     condition = f" AND ({where_sql})" if where_sql else ""
     cells: dict[tuple[int, int], list] = {}
     if accept is not None:
-        columns = ", ".join(accept_columns)
-        sql = f"SELECT l.id, l.latitude, l.longitude, l.typologie, {columns}{from_sql}{condition}"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params + list(where_params))
-            rows = cursor.fetchall()
+        if rows_in is not None:
+            rows = rows_in(box)
+        else:
+            columns = ", ".join(accept_columns)
+            sql = f"SELECT l.id, l.latitude, l.longitude, l.typologie, {columns}{from_sql}{condition}"
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params + list(where_params))
+                rows = cursor.fetchall()
         for row in rows:
             if accept(row[4:]):
                 _add(cells, (cells_of.column(row[2]), cells_of.row(row[1])), 1, row[1], row[2], row[0], row[3])
@@ -259,13 +266,15 @@ def territory_counts(
     accept_columns: Sequence[str] = (),
     *,
     using: str = "default",
+    rows: list[tuple] | None = None,
 ) -> list[tuple[str, str, float, float, int]]:
     """`(code, nom, lat, lon, nombre)` per région (`niveau="regions"`) or département, for lieux on the map.
 
     One GROUP BY (commune, INSEE code) over the lieux on the map. With or without filters on the
     standard's lists it reads only the partial index `lieu_carte_commune_idx`, which holds every filter's
     mask; with an opening-hours filter, the table (callers cache the answer per data version). A lieu
-    counts in its commune, or failing a link to one, by its INSEE code.
+    counts in its commune, or failing a link to one, by its INSEE code. `rows`, when given, are the rows
+    to count instead: `(commune_id, code_insee, count, *accept_columns)`, matching `where_sql`.
     """
     data = territories(using)
     condition = f" AND ({where_sql})" if where_sql else ""
@@ -279,9 +288,10 @@ def territory_counts(
     else:
         columns = ", ".join(accept_columns)
         sql = f"SELECT {key}, count(*), {columns}{base} GROUP BY {key}, {columns}"
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, list(where_params))
-        rows = cursor.fetchall()
+    if rows is None:
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, list(where_params))
+            rows = cursor.fetchall()
     communes, departements = data["communes"], data["departements"]
     counts: dict[str, int] = {}
     for row in rows:

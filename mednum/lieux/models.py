@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Substr
 
 from mednum.standard import schema
@@ -147,11 +148,12 @@ class Lieu(models.Model):
                 condition=models.Q(fusionne_dans__isnull=True, latitude__isnull=False, longitude__isnull=False),
             ),
             # The lieux on the map by opening hours (their first HORAIRES_INDEX_CHARS characters: a B-tree
-            # entry has a size limit on PostgreSQL; OpenStreetMap's own values stop at 255). When few lieux
-            # in France can be open now (at night, on Sundays), « ouvert maintenant » reads only those
-            # (lieux.search), instead of every lieu of the radius.
+            # entry has a size limit on PostgreSQL; OpenStreetMap's own values stop at 255), then INSEE
+            # code (overseas lieux, in their own time zones, are codes from 97 on). When few lieux in France
+            # can be open now (at night, on Sundays), « ouvert maintenant » reads only those (lieux.search)
+            # instead of every lieu of the radius.
             models.Index(
-                Substr("horaires", 1, HORAIRES_INDEX_CHARS), name="lieu_horaires_idx",
+                Substr("horaires", 1, HORAIRES_INDEX_CHARS), F("code_insee"), name="lieu_horaires_idx",
                 condition=models.Q(fusionne_dans__isnull=True, latitude__isnull=False, longitude__isnull=False)
                 & ~models.Q(horaires=""),
             ),

@@ -374,9 +374,10 @@ HOURS_COLUMNS = ("l.horaires", "l.code_insee")
 #
 # At night or on a Sunday, few lieux of France (often none) are open: searching the radius for them would
 # read every lieu within it (~220,000 within 100 km of Paris at a million lieux, ~2 s). The hours strings
-# are far fewer than the lieux (~1,600 at a million synthetic lieux): each is evaluated once a minute,
-# and when those that can pass the filter belong to at most HORAIRES_CANDIDATS_MAX lieux in all, only
-# those lieux are read (index lieu_horaires_idx), else the spatial search runs as usual.
+# are far fewer than the lieux (~1,600 at a million synthetic lieux): each is evaluated once a minute
+# (in Europe/Paris, and in the time zones of the overseas lieux that have it), and when the lieux of the
+# strings that can pass are at most HORAIRES_CANDIDATS_MAX in all, only those lieux are read (index
+# lieu_horaires_idx), else the spatial search runs as usual. The map (`carte`) does the same.
 
 HORAIRES_CANDIDATS_MAX = 20_000
 
@@ -395,11 +396,12 @@ class _Recensement(NamedTuple):
     lu: float  # when it was read (time.monotonic)
     horaires: tuple[tuple[str, int], ...]  # (indexed prefix, number of lieux), most common first
     lieux: int  # lieux on the map with hours
-    outre_mer: dict[str, tuple[str, ...]]  # prefix → the overseas time zones of lieux with these hours
+    # prefix → (time zone, number of lieux) for the overseas lieux with these hours (their own time zones)
+    outre_mer: dict[str, tuple[tuple[str, int], ...]]
 
 
 _RECENSEMENT: list[_Recensement] = []
-_POSSIBLES: dict[tuple, list[str] | None] = {}
+_POSSIBLES: dict[tuple, HorairesPossibles | None] = {}
 
 # The index path pays off when the lieux with hours are many more than their distinct strings (each
 # string is evaluated once a minute, ~15 µs; ~150 µs the first time, when it is parsed). At a million
@@ -429,52 +431,61 @@ def _recensement() -> _Recensement | None:
             f"SELECT {prefixe}, count(*) FROM lieux_lieu l WHERE {_INDEXES_HORAIRES} GROUP BY {prefixe}"
         )
         textes = sorted(cursor.fetchall(), key=lambda row: (-row[1], row[0]))
-        # Overseas lieux have their own time zones: their hours are evaluated in those too. Commune codes
-        # from 97 on (lieu_carte_commune_idx), and the few lieux without a commune, by INSEE code.
+        # Overseas lieux (INSEE codes from 97 on) have their own time zones: their hours are evaluated in
+        # those too. Both queries read the index alone.
         cursor.execute(
-            f"SELECT DISTINCT {prefixe}, SUBSTR(l.code_insee, 1, 3) FROM lieux_lieu l "
-            f"WHERE l.commune_id >= '97' AND {_INDEXES_HORAIRES} "
-            f"UNION SELECT DISTINCT {prefixe}, SUBSTR(l.code_insee, 1, 3) FROM lieux_lieu l "
-            f"WHERE l.commune_id IS NULL AND l.code_insee >= '97' AND {_INDEXES_HORAIRES}"
+            f"SELECT {prefixe}, l.code_insee, count(*) FROM lieux_lieu l WHERE l.code_insee >= '97' "
+            f"AND {_INDEXES_HORAIRES} GROUP BY {prefixe}, l.code_insee"
         )
-        outre_mer: dict[str, set[str]] = {}
-        for texte, code in cursor.fetchall():
+        outre_mer: dict[str, dict[str, int]] = {}
+        for texte, code, nombre in cursor.fetchall():
             fuseau = hours.fuseau_pour_code_insee(code)
             if fuseau != hours.FUSEAU_PAR_DEFAUT:
-                outre_mer.setdefault(texte, set()).add(fuseau)
+                zones = outre_mer.setdefault(texte, {})
+                zones[fuseau] = zones.get(fuseau, 0) + nombre
     recensement = _Recensement(
-        etat, now, tuple(textes), sum(n for _t, n in textes), {t: tuple(sorted(z)) for t, z in outre_mer.items()}
+        etat, now, tuple(textes), sum(n for _t, n in textes),
+        {t: tuple(sorted(zones.items())) for t, zones in outre_mer.items()},
     )
     _RECENSEMENT[:] = [recensement]
     _POSSIBLES.clear()
     return recensement
 
 
-def horaires_possibles(filtre: FiltreHoraires) -> list[str] | None:
-    """The hours strings (the indexed prefix of `horaires`) of the lieux that may pass `filtre`, or None
-    when the spatial search is the quicker: more than HORAIRES_CANDIDATS_MAX lieux in all may pass, or
-    the strings are too many for their lieux (LIEUX_PAR_HORAIRES_MIN). A string passes when it passes in
-    Europe/Paris or in the time zone of an overseas lieu that has it; each lieu read is then checked with
-    its own (`filtre(extras)`)."""
+class HorairesPossibles(NamedTuple):
+    """Hours strings (the indexed prefix of `horaires`) whose lieux may pass a filter."""
+
+    partout: list[str]  # read wherever their lieux are
+    outre_mer: list[str]  # read among overseas lieux only (they pass in an overseas time zone only)
+
+
+def horaires_possibles(filtre: FiltreHoraires) -> HorairesPossibles | None:
+    """The hours strings of the lieux that may pass `filtre`, or None when the spatial search is the
+    quicker: more than HORAIRES_CANDIDATS_MAX lieux would be read, or the strings are too many for their
+    lieux (LIEUX_PAR_HORAIRES_MIN). A string passes when it passes in Europe/Paris, or in the time zone
+    of an overseas lieu that has it; each lieu read is then checked in its own (`filtre(extras)`)."""
     recensement = _recensement()
     if recensement is None or len(recensement.horaires) * LIEUX_PAR_HORAIRES_MIN > recensement.lieux:
         return None
     key = filtre.cle()
     if key in _POSSIBLES:
         return _POSSIBLES[key]
-    possibles: list[str] | None = []
-    nombre = 0
+    possibles: HorairesPossibles | None = HorairesPossibles([], [])
+    lus = 0
     paris = hours.FUSEAU_PAR_DEFAUT
     outre_mer = recensement.outre_mer
     for texte, lieux in recensement.horaires:  # the most common first: by day, the limit is soon passed
+        zones = outre_mer.get(texte, ())
         # A prefix of the full length may be cut short: its lieux are read and checked in full.
-        if (len(texte) >= HORAIRES_INDEX_CHARS or filtre.decide(texte, paris)
-                or any(filtre.decide(texte, f) for f in outre_mer.get(texte, ()))):
-            nombre += lieux
-            if nombre > HORAIRES_CANDIDATS_MAX:
-                possibles = None
-                break
-            possibles.append(texte)
+        if len(texte) >= HORAIRES_INDEX_CHARS or filtre.decide(texte, paris):
+            possibles.partout.append(texte)
+            lus += lieux
+        elif any(filtre.decide(texte, fuseau) for fuseau, _n in zones):
+            possibles.outre_mer.append(texte)
+            lus += sum(n for _f, n in zones)
+        if lus > HORAIRES_CANDIDATS_MAX:
+            possibles = None
+            break
     if len(_POSSIBLES) >= 64:
         _POSSIBLES.clear()
     _POSSIBLES[key] = possibles
@@ -484,35 +495,48 @@ def horaires_possibles(filtre: FiltreHoraires) -> list[str] | None:
 _HORAIRES_PAR_REQUETE = 500  # strings per query (bound parameters)
 
 
+def rows_par_horaires(
+    possibles: HorairesPossibles, boxes: list[BBox], where_sql: str, where_params, columns: tuple[str, ...],
+) -> list[tuple]:
+    """`(id, latitude, longitude, *columns)` of the lieux on the map in `boxes` whose hours are among
+    `possibles` (and that pass the other filters), read through lieu_horaires_idx; not yet checked by
+    the hours filter itself."""
+    connection = connections[USING]
+    prefixe = _PREFIXE_HORAIRES[connection.vendor]
+    inside = " OR ".join("(l.latitude BETWEEN %s AND %s AND l.longitude BETWEEN %s AND %s)" for _box in boxes)
+    limits = [v for box in boxes for v in (box.min_lat, box.max_lat, box.min_lon, box.max_lon)]
+    select = ", ".join(("l.id", "l.latitude", "l.longitude", *columns))
+    rows: list[tuple] = []
+    with connection.cursor() as cursor:
+        for textes, seulement in ((possibles.partout, ""), (possibles.outre_mer, " AND l.code_insee >= '97'")):
+            for start in range(0, len(textes), _HORAIRES_PAR_REQUETE):
+                chunk = textes[start : start + _HORAIRES_PAR_REQUETE]
+                cursor.execute(
+                    f"SELECT {select} FROM lieux_lieu l WHERE {prefixe} IN ({', '.join(['%s'] * len(chunk))})"
+                    f"{seulement} AND {_INDEXES_HORAIRES} AND ({inside})"
+                    + (f" AND ({where_sql})" if where_sql else ""),
+                    [*chunk, *limits, *where_params],
+                )
+                rows += cursor.fetchall()  # a lieu has one prefix, in one list: no row comes twice
+    return rows
+
+
 def lieux_par_horaires(
-    possibles: list[str], lat: float, lon: float, radius_km: float, where_sql: str, where_params: list,
+    possibles: HorairesPossibles, lat: float, lon: float, radius_km: float, where_sql: str, where_params: list,
     filtre: FiltreHoraires,
 ) -> list[tuple]:
     """Every lieu within `radius_km` whose hours are among `possibles` and that passes `filtre` (and the
     other filters), as `nearest` gives them with HOURS_COLUMNS: `(id, distance_km, horaires, code_insee)`,
     by distance then id."""
-    connection = connections[USING]
-    prefixe = _PREFIXE_HORAIRES[connection.vendor]
-    found: dict[int, tuple] = {}
-    boxes = bboxes_for_radius(lat, lon, radius_km)
-    with connection.cursor() as cursor:
-        for start in range(0, len(possibles), _HORAIRES_PAR_REQUETE):
-            chunk = possibles[start : start + _HORAIRES_PAR_REQUETE]
-            inside = " OR ".join(
-                "(l.latitude BETWEEN %s AND %s AND l.longitude BETWEEN %s AND %s)" for _box in boxes
-            )
-            cursor.execute(
-                f"SELECT l.id, l.latitude, l.longitude, l.horaires, l.code_insee FROM lieux_lieu l "
-                f"WHERE {prefixe} IN ({', '.join(['%s'] * len(chunk))}) AND {_INDEXES_HORAIRES} AND ({inside})"
-                + (f" AND ({where_sql})" if where_sql else ""),
-                [*chunk, *(v for box in boxes for v in (box.min_lat, box.max_lat, box.min_lon, box.max_lon)),
-                 *where_params],
-            )
-            for id_, la, lo, horaires, code_insee in cursor.fetchall():
-                distance = haversine_km(lat, lon, la, lo)
-                if distance <= radius_km and filtre((horaires, code_insee)):
-                    found[id_] = (id_, distance, horaires, code_insee)
-    return sorted(found.values(), key=lambda row: (row[1], row[0]))
+    found = []
+    for id_, la, lo, horaires, code_insee in rows_par_horaires(
+        possibles, bboxes_for_radius(lat, lon, radius_km), where_sql, where_params, HOURS_COLUMNS
+    ):
+        distance = haversine_km(lat, lon, la, lo)
+        if distance <= radius_km and filtre((horaires, code_insee)):
+            found.append((id_, distance, horaires, code_insee))
+    found.sort(key=lambda row: (row[1], row[0]))
+    return found
 
 
 # --- centre ----------------------------------------------------------------------------------------
@@ -1221,9 +1245,15 @@ def carte(params: CarteParams) -> dict:
     accept = _hours_accept(
         SearchParams(ouvert_maintenant=params.ouvert_maintenant, ouvert_week_end=params.ouvert_week_end, maintenant=params.maintenant)
     )
+    # Few lieux can be open (at night, on a Sunday): read only those, through the hours index.
+    possibles = horaires_possibles(accept) if accept is not None else None
+    rows_in = None
+    if possibles is not None:
+        def rows_in(box: BBox) -> list[tuple]:
+            return rows_par_horaires(possibles, [box], where_sql, where_params, ("l.typologie", *HOURS_COLUMNS))
     if params.zoom <= ZOOM_DEPARTEMENTS_MAX:
         niveau = "regions" if params.zoom <= ZOOM_REGIONS_MAX else "departements"
-        territoires = _territory_counts_cached(params, niveau, where_sql, where_params, accept)
+        territoires = _territory_counts_cached(params, niveau, where_sql, where_params, accept, possibles)
         pad_lat = (params.bbox.max_lat - params.bbox.min_lat) * 0.1
         pad_lon = (params.bbox.max_lon - params.bbox.min_lon) * 0.1
         visibles = [
@@ -1238,10 +1268,13 @@ def carte(params: CarteParams) -> dict:
         }
     if params.zoom >= ZOOM_POINTS_MIN:
         columns = ("l.typologie",) + (HOURS_COLUMNS if accept else ())
-        rows = rows_in_boxes(
-            [params.bbox], where_sql=where_sql, where_params=where_params, columns=columns,
-            limit=None if accept else POINTS_MAX, using=USING,
-        )
+        if rows_in is not None:
+            rows = rows_in(params.bbox)
+        else:
+            rows = rows_in_boxes(
+                [params.bbox], where_sql=where_sql, where_params=where_params, columns=columns,
+                limit=None if accept else POINTS_MAX, using=USING,
+            )
         if accept:
             rows = [r for r in rows if accept(r[4:])]
         if len(rows) <= POINTS_MAX:
@@ -1251,7 +1284,8 @@ def carte(params: CarteParams) -> dict:
                 "points": [[r[0], _r5(r[1]), _r5(r[2]), _type(r[3])] for r in rows],
             }
     grappes, points = grid.grid_clusters(
-        params.bbox, params.zoom, CELL_PX, where_sql, where_params, accept, HOURS_COLUMNS, using=USING
+        params.bbox, params.zoom, CELL_PX, where_sql, where_params, accept, HOURS_COLUMNS, using=USING,
+        rows_in=rows_in,
     )
     return {
         "mode": "grappes", "zoom": params.zoom, "nombre": sum(g[2] for g in grappes) + len(points),
@@ -1264,14 +1298,22 @@ def carte(params: CarteParams) -> dict:
 TERRITORY_COUNTS_TTL = 300
 
 
-def _territory_counts_cached(params: CarteParams, niveau, where_sql, where_params, accept):
-    """Counts per territory do not depend on the box: cache them per filters, level and data version."""
+_FRANCE_ET_MONDE = BBox(-90.0, 90.0, -180.0, 180.0)
+
+
+def _territory_counts_cached(params: CarteParams, niveau, where_sql, where_params, accept, possibles=None):
+    """Counts per territory do not depend on the box: cache them per filters, level and data version.
+    With `possibles` (HorairesPossibles), the lieux counted are those their hours index gives."""
     filters_key = params.cache_key().split("\n", 2)[2]
     raw = f"{niveau}\n{filters_key}\n{data_version()}"
     key = "mednum:carte:territoires:" + hashlib.sha1(raw.encode()).hexdigest()
     counts = cache.get(key)
     if counts is None:
-        counts = grid.territory_counts(niveau, where_sql, where_params, accept, HOURS_COLUMNS, using=USING)
+        rows = None
+        if possibles is not None:
+            columns = ("l.commune_id", "l.code_insee", "1", *HOURS_COLUMNS)
+            rows = [row[3:] for row in rows_par_horaires(possibles, [_FRANCE_ET_MONDE], where_sql, where_params, columns)]
+        counts = grid.territory_counts(niveau, where_sql, where_params, accept, HOURS_COLUMNS, using=USING, rows=rows)
         cache.set(key, counts, TERRITORY_COUNTS_TTL)
     return counts
 

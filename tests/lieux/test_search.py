@@ -202,10 +202,51 @@ def test_hours_index_and_spatial_search_agree(monkeypatch, moment):
     by_hours = [run(case) for case in cases]
     monkeypatch.setattr(search, "HORAIRES_CANDIDATS_MAX", 0)  # every search takes the spatial path
     search.forget_caches()
-    assert search.horaires_possibles(search._hours_accept(cases[0])) in (None, [])
+    assert search.horaires_possibles(search._hours_accept(cases[0])) in (None, search.HorairesPossibles([], []))
     by_space = [run(case) for case in cases]
     assert by_hours == by_space
     assert any(result[0] for result in by_hours if isinstance(result[0], list))  # not all empty
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(2026, 7, 15, 23, 30, tzinfo=PARIS),  # late evening: a few open
+    datetime(2026, 7, 16, 4, 0, tzinfo=PARIS),  # none
+    datetime(2026, 7, 15, 10, 0, tzinfo=PARIS),  # most
+])
+def test_map_with_hours_filter_same_through_hours_index_and_space(monkeypatch, moment):
+    from django.core.cache import cache
+
+    from mednum.geo.distance import BBox
+    from tests.factories import CommuneFactory, DepartementFactory, RegionFactory
+
+    region = RegionFactory(code="84", nom="Auvergne-Rhône-Alpes")
+    rhone = DepartementFactory(code="69", nom="Rhône", region=region)
+    CommuneFactory(code="69123", nom="Lyon", departement=rhone, latitude=45.7676, longitude=4.8345)
+    objs = random_lieux(400, centre=LYON, spread_km=25, seed=31)
+    for n, obj in enumerate(objs):
+        obj.horaires = HOURS_MIX[n % len(HOURS_MIX)]
+        # Two in three in Lyon; the others without a commune link, counted by their INSEE code.
+        obj.commune_id, obj.code_insee = ("69123", "69123") if n % 3 else (None, "69381")
+        obj.typologie = "BIB" if n % 2 else "TIERS"
+    bulk(objs)
+    views = [
+        search.CarteParams(BBox(41.0, 51.5, -5.5, 10.0), 5, ouvert_maintenant=True, maintenant=moment),
+        search.CarteParams(BBox(41.0, 51.5, -5.5, 10.0), 7, ouvert_maintenant=True, maintenant=moment,
+                           filtres={"services": ("Aide aux démarches administratives",)}),
+        search.CarteParams(BBox(45.5, 46.3, 4.4, 5.4), 10, ouvert_maintenant=True, maintenant=moment),
+        search.CarteParams(BBox(45.5, 46.3, 4.4, 5.4), 11, ouvert_maintenant=True, maintenant=moment,
+                           filtres={"frais_a_charge": ("Gratuit",)}),
+        search.CarteParams(BBox(45.70, 45.82, 4.75, 4.95), 14, ouvert_maintenant=True, maintenant=moment),
+    ]
+    filtre = search._hours_accept(params(ouvert_maintenant=True, maintenant=moment))
+    assert search.horaires_possibles(filtre) is not None or moment.hour == 10
+    through_hours = [search.carte(view) for view in views]
+    monkeypatch.setattr(search, "HORAIRES_CANDIDATS_MAX", 0)
+    search.forget_caches()
+    cache.clear()
+    through_space = [search.carte(view) for view in views]
+    assert through_hours == through_space
+    assert moment.hour == 4 or through_hours[2]["nombre"] > 0
 
 
 def test_hours_index_path_reads_only_the_lieux_that_can_be_open(monkeypatch):
@@ -213,7 +254,7 @@ def test_hours_index_path_reads_only_the_lieux_that_can_be_open(monkeypatch):
     late = lieu(LYON[0] + 0.02, LYON[1], horaires="Mo-Su 20:00-23:59")
     evening = datetime(2026, 7, 15, 21, 0, tzinfo=PARIS)
     filtre = search._hours_accept(params(ouvert_maintenant=True, maintenant=evening))
-    assert search.horaires_possibles(filtre) == ["Mo-Su 20:00-23:59"]
+    assert search.horaires_possibles(filtre) == search.HorairesPossibles(["Mo-Su 20:00-23:59"], [])
     monkeypatch.setattr(search, "nearest", lambda *a, **k: pytest.fail("the spatial search was not needed"))
     monkeypatch.setattr(search, "count_within", lambda *a, **k: pytest.fail("the spatial count was not needed"))
     result = search_lieux(params(ouvert_maintenant=True, maintenant=evening, avec_total=True))
@@ -225,14 +266,14 @@ def test_hours_census_follows_new_and_edited_lieux():
     bulk(random_lieux(40, centre=LYON, spread_km=5, seed=4, horaires="Mo-Fr 09:00-18:00"))
     edited = Lieu.objects.order_by("id").first()
     filtre = search._hours_accept(params(ouvert_maintenant=True, maintenant=night))
-    assert search.horaires_possibles(filtre) == []
+    assert search.horaires_possibles(filtre) == search.HorairesPossibles([], [])
     assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=night))) == []
     # No cache to forget: a lieu added or saved since is seen by the next search.
     always = lieu(LYON[0] + 0.01, LYON[1], horaires="24/7")
     assert ids(search_lieux(params(ouvert_maintenant=True, maintenant=night))) == [always.id]
     edited.horaires = "Mo-Su 00:00-24:00"
     edited.save()
-    assert sorted(search.horaires_possibles(filtre)) == ["24/7", "Mo-Su 00:00-24:00"]
+    assert sorted(search.horaires_possibles(filtre).partout) == ["24/7", "Mo-Su 00:00-24:00"]
     result = search_lieux(params(ouvert_maintenant=True, maintenant=night))
     assert sorted(ids(result)) == sorted([edited.id, always.id])
 
@@ -278,7 +319,8 @@ def test_hours_index_path_with_long_hours_and_overseas_time():
     noumea = lieu(-22.2758, 166.458, horaires="Mo-Fr 09:00-17:00", code_insee="98818", commune_nom="Nouméa")
     lieu(-22.2759, 166.458, horaires="Mo-Fr 09:00-17:00; PH off", code_insee="", commune_nom="Nouméa")
     filtre = search._hours_accept(params(ouvert_maintenant=True, maintenant=night))
-    assert "Mo-Fr 09:00-17:00" in search.horaires_possibles(filtre)
+    # Read among overseas lieux only: it passes in Nouméa, not in Paris.
+    assert "Mo-Fr 09:00-17:00" in search.horaires_possibles(filtre).outre_mer
     result = search_lieux(params(latitude=-22.27, longitude=166.45, ouvert_maintenant=True, maintenant=night))
     assert ids(result) == [noumea.id]
 
