@@ -258,6 +258,20 @@ def _departement_of_code(code: str) -> str:
     return code[:3] if code.startswith(("97", "98")) else code[:2]
 
 
+def _territory_rows(where_sql: str, where_params: Sequence, accept_columns: Sequence[str], using: str) -> list[tuple]:
+    """`(commune_id, code_insee, count, *accept_columns)` for the lieux on the map matching `where_sql`."""
+    condition = f" AND ({where_sql})" if where_sql else ""
+    key = ", ".join(("l.commune_id", "l.code_insee", *accept_columns))
+    sql = (
+        f"SELECT l.commune_id, l.code_insee, count(*){''.join(', ' + c for c in accept_columns)} FROM lieux_lieu l "
+        f"WHERE l.fusionne_dans_id IS NULL AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL{condition} "
+        f"GROUP BY {key}"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, list(where_params))
+        return cursor.fetchall()
+
+
 def territory_counts(
     niveau: str,
     where_sql: str = "",
@@ -277,21 +291,8 @@ def territory_counts(
     to count instead: `(commune_id, code_insee, count, *accept_columns)`, matching `where_sql`.
     """
     data = territories(using)
-    condition = f" AND ({where_sql})" if where_sql else ""
-    key = "l.commune_id, l.code_insee"
-    base = (
-        " FROM lieux_lieu l WHERE l.fusionne_dans_id IS NULL AND l.latitude IS NOT NULL "
-        f"AND l.longitude IS NOT NULL{condition}"
-    )
-    if accept is None:
-        sql = f"SELECT {key}, count(*){base} GROUP BY {key}"
-    else:
-        columns = ", ".join(accept_columns)
-        sql = f"SELECT {key}, count(*), {columns}{base} GROUP BY {key}, {columns}"
     if rows is None:
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, list(where_params))
-            rows = cursor.fetchall()
+        rows = _territory_rows(where_sql, where_params, accept_columns if accept is not None else (), using)
     communes, departements = data["communes"], data["departements"]
     counts: dict[str, int] = {}
     for row in rows:

@@ -6,7 +6,8 @@ invalid string is returned as given with `valide=False`, nothing raises.
 * `state_at(horaires, dt)` → open / closed / unknown now, the next change and a French label
   ("Ouvert · ferme à 18:00", "Fermé · ouvre lundi à 09:00");
 * `semaine(horaires)` → the week from Monday to Sunday, with intervals per day or "Fermé";
-* `est_ouvert(horaires, dt)` and `ouvert_le_week_end(horaires)` for the search filters (cached by string);
+* `est_ouvert(horaires, dt)` and `ouvert_le_week_end(horaires)` for the search filters (cached by string,
+  the first until the hours next change);
 * `horaires_invalides()` / `invalid_hours_queryset()` list what moderators must fix.
 
 Public holidays are French (`country="FR"`: without it `PH off` would be ignored). Times are local: Europe/
@@ -313,57 +314,38 @@ def etat_bref_minute(texte: str, fuseau: str, minute: int) -> tuple[str, str, bo
     return etat.etat, etat.libelle, etat.valide
 
 
+_OUVERTS: dict[tuple[str, str], tuple[int, int, bool]] = {}  # (texte, fuseau) → (from, until, open)
+_OUVERTS_MAX = 50_000
+
+
 def est_ouvert(horaires: str | None, dt: datetime | None = None, *, fuseau: str = FUSEAU_PAR_DEFAUT) -> bool:
-    """True only when the lieu is known to be open at `dt` (empty, invalid or unknown → False)."""
+    """True only when the lieu is known to be open at `dt` (empty, invalid or unknown → False).
+
+    The answer is remembered until the hours change state (their next opening or closing, in minutes
+    since the epoch): the search filters ask about the same strings minute after minute, and most
+    answers are read back — a lieu closed at night stays closed until the morning."""
     texte = _normalise(horaires)
     if not texte:
         return False
-    maintenant = _local(dt, fuseau)
-    return _est_ouvert_minute(texte, fuseau, maintenant.replace(second=0, microsecond=0))
-
-
-@lru_cache(maxsize=65536)
-def _est_ouvert_minute(texte: str, fuseau: str, minute: datetime) -> bool:
-    parsed = _parse(texte, fuseau)
-    if not isinstance(parsed, OpeningHours):
-        return False
-    try:
-        return parsed.is_open(minute)
-    except Exception:  # noqa: BLE001
-        return False
-
-
-_DURABLES: dict[tuple[str, str], tuple[int, int, bool]] = {}
-_DURABLES_MAX = 50_000
-
-
-def est_ouvert_durable(horaires: str | None, dt: datetime | None = None, *, fuseau: str = FUSEAU_PAR_DEFAUT) -> bool:
-    """`est_ouvert`, remembered until the hours change state (their next opening or closing): asked
-    about the same strings minute after minute (« ouvert maintenant », lieux.search), most answers are
-    read back instead of evaluated — a closed lieu at night stays closed until the morning."""
-    texte = _normalise(horaires)
-    if not texte:
-        return False
-    instant = dt if dt is not None else datetime.now(_zone(fuseau))
-    minute = minute_of(instant)
+    maintenant = _local(dt, fuseau).replace(second=0, microsecond=0)
+    minute = minute_of(maintenant)
     key = (texte, fuseau)
-    known = _DURABLES.get(key)
+    known = _OUVERTS.get(key)
     if known is not None and known[0] <= minute < known[1]:
         return known[2]
     parsed = _parse(texte, fuseau)
-    if not isinstance(parsed, OpeningHours):  # empty or unreadable: never known to be open
+    if not isinstance(parsed, OpeningHours):  # unreadable: never known to be open
         answer, debut, fin = False, -(2**62), 2**62
     else:
-        maintenant = _local(instant, fuseau).replace(second=0, microsecond=0)
         try:
             answer = bool(parsed.is_open(maintenant))
             prochain = _prochain_changement(parsed, texte, maintenant)
-        except Exception:  # noqa: BLE001 - as est_ouvert: not known to be open, asked again next minute
+        except Exception:  # noqa: BLE001 - not known to be open; asked again next minute
             answer, prochain = False, maintenant + timedelta(minutes=1)
         debut, fin = minute, (minute_of(prochain) if prochain is not None else 2**62)
-    if len(_DURABLES) >= _DURABLES_MAX:
-        _DURABLES.clear()
-    _DURABLES[key] = (debut, max(fin, minute + 1), answer)
+    if len(_OUVERTS) >= _OUVERTS_MAX:
+        _OUVERTS.clear()
+    _OUVERTS[key] = (debut, max(fin, minute + 1), answer)
     return answer
 
 

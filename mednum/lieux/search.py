@@ -342,7 +342,7 @@ class FiltreHoraires:
         answer = self._memo.get(key)
         if answer is None:
             answer = True
-            if self.want_now and not hours.est_ouvert_durable(horaires, self.maintenant, fuseau=fuseau):
+            if self.want_now and not hours.est_ouvert(horaires, self.maintenant, fuseau=fuseau):
                 answer = False
             elif self.want_we and not hours.ouvert_le_week_end(horaires, self.maintenant, fuseau=fuseau):
                 answer = False

@@ -318,20 +318,29 @@ def test_fallback_rule_week_table_agrees_with_the_state_at_each_hour(texte, lund
 
 @pytest.mark.parametrize("fuseau", ["Europe/Paris", "America/Cayenne", "Pacific/Noumea"])
 def test_remembered_answer_is_the_answer_of_each_minute(fuseau):
-    """`est_ouvert_durable` keeps an answer until the hours' next change: asked minute after minute (and
-    back in time) it says what `est_ouvert` says."""
+    """`est_ouvert` keeps an answer until the hours' next change: asked minute after minute (and back in
+    time) it says what evaluating the hours at that minute says."""
     from datetime import timedelta
 
     strings = [
         "Mo-Fr 09:00-12:00,14:00-18:00; PH off", "Fr-Sa 20:00-02:00", "24/7", "off", "Sa[1] 10:00-12:00",
         "Mo-Su 08:00-18:00; Jul 14 off", "lundi 9h", "Tu 10:00-12:00 || Mo-Fr 14:00-16:00", "",
     ]
-    hours._DURABLES.clear()
+    zone = ZoneInfo(fuseau)
+
+    def evaluated(texte, moment):
+        parsed = hours.parse(texte, fuseau)
+        local = (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone))
+        return parsed is not None and parsed.is_open(local.replace(second=0, microsecond=0))
+
+    hours._OUVERTS.clear()
     start = datetime(2026, 7, 10, 7, 0, tzinfo=ZoneInfo("Europe/Paris"))
     # Every 13 minutes over 9 days (national day, a first Saturday, midnights), then the same minutes
-    # again in reverse order: answers remembered from later minutes must not leak to earlier ones.
+    # again in reverse order: answers remembered from later minutes must not leak to earlier ones; then
+    # as naive datetimes, read as local time in the lieu's time zone.
     moments = [start + timedelta(minutes=13 * n) for n in range(9 * 24 * 60 // 13)]
-    for moment in moments + moments[::-1]:
+    naive = [m.astimezone(zone).replace(tzinfo=None) + timedelta(minutes=7) for m in moments[::5]]
+    for moment in moments + moments[::-1] + naive:
         for texte in strings:
-            assert hours.est_ouvert_durable(texte, moment, fuseau=fuseau) == hours.est_ouvert(texte, moment, fuseau=fuseau), (texte, moment)
-    assert any(hours.est_ouvert("Fr-Sa 20:00-02:00", m, fuseau=fuseau) for m in moments)
+            assert hours.est_ouvert(texte, moment, fuseau=fuseau) == evaluated(texte, moment), (texte, moment)
+    assert any(evaluated("Fr-Sa 20:00-02:00", m) for m in moments)
