@@ -307,3 +307,47 @@ def test_links_of_the_footer_and_the_breadcrumb_are_large_enough_to_touch(browse
         assert not small, small
     finally:
         context.close()
+
+
+def test_on_a_phone_the_results_come_right_after_the_search_box(browser, live_server, donnees):
+    """On a phone the filters (ten groups, fifty boxes) stood between the search box and the first
+    result: two screens to scroll. Once there are results they fold into one « Choisir des filtres »
+    line, which opens with the keyboard; on a wide screen, and without JavaScript, they stay open."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/lieux/?commune=34301")
+        assert not page.locator("#filtres").evaluate("d => d.open")
+        assert not page.locator("#filtre-services-0").is_visible()
+        premier = page.locator(".lieux-resultat").first.bounding_box()["y"]
+        repli = page.locator("#filtres").bounding_box()
+        assert premier < repli["y"] + repli["height"] + 200, (premier, repli)
+
+        # The keyboard opens the panel; a filter chosen there keeps it folded on the next page, with its count.
+        tab_to(page, lambda e: e["tag"] == "SUMMARY" and e["text"].startswith("Choisir des filtres"))
+        page.keyboard.press("Enter")
+        assert page.locator("#filtres").evaluate("d => d.open")
+        tab_to(page, lambda e: e["id"] == "filtre-services-0")
+        page.keyboard.press("Space")
+        tab_to(page, lambda e: e["text"] == "Appliquer les filtres")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"services=Aide"))
+        assert not page.locator("#filtres").evaluate("d => d.open")
+        assert "(1 choisi)" in page.locator("#filtres > summary").inner_text()
+
+        # No result: the panel stays open (« retirer des filtres » is inside it).
+        page.goto(live_server.url + "/lieux/?commune=34301&rayon=2&itinerance=Itin%C3%A9rant")
+        assert "Aucun lieu" in page.locator("#resultats-nombre").inner_text()
+        assert page.locator("#filtres").evaluate("d => d.open")
+    finally:
+        context.close()
+    for options in ({"viewport": {"width": 1280, "height": 800}},
+                    {"viewport": {"width": 360, "height": 740}, "java_script_enabled": False}):
+        context = browser.new_context(**options)
+        page = context.new_page()
+        try:
+            page.goto(live_server.url + "/lieux/?commune=34301")
+            assert page.locator("#filtres").evaluate("d => d.open"), options
+            assert page.locator("#filtre-services-0").is_visible(), options
+        finally:
+            context.close()
