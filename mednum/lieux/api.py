@@ -213,7 +213,8 @@ LIEUX_PARAMETERS = [
     {"name": "lon", "in": "query", "required": False, "schema": {"type": "number", "minimum": -180, "maximum": 180},
      "description": "Longitude du point de recherche (WGS 84), avec « lat »."},
     {"name": "commune", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^[0-9AB]{5}$"},
-     "description": "Code INSEE d'une commune : la recherche part de sa mairie (à la place de lat/lon)."},
+     "description": "Code INSEE d'une commune : la recherche part de sa mairie (à la place de lat/lon). "
+                    "Les arrondissements municipaux de Paris, Lyon et Marseille ont le leur (75115 : Paris 15e)."},
     {"name": "rayon_km", "in": "query", "required": False,
      "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": search.RAYON_MAX_KM, "default": search.RAYON_PAR_DEFAUT_KM},
      "description": "Rayon de recherche en kilomètres."},

@@ -542,12 +542,20 @@ def lieux_par_horaires(
 # --- centre ----------------------------------------------------------------------------------------
 
 def commune_position(code: str) -> tuple | None:
-    """(code, nom, latitude, longitude) of a commune, or None if unknown (one primary-key lookup)."""
+    """(code, nom, latitude, longitude) of a commune, or of a municipal arrondissement of Paris, Lyon or
+    Marseille (75115: its own point, not its commune's); None if unknown (one primary-key lookup)."""
     with raw_cursor(connections[USING]) as cursor:
         cursor.execute(
             "SELECT code, nom, latitude, longitude FROM territoires_commune WHERE code = %s", [code]
         )
-        return cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        from mednum.territoires import arrondissements
+
+        arrondissement = arrondissements.par_code(code)
+        if arrondissement is not None:
+            return arrondissement.code, arrondissement.nom, arrondissement.latitude, arrondissement.longitude
+    return row
 
 
 def resolve_centre(params: SearchParams) -> tuple[float, float, dict | None]:

@@ -29,6 +29,8 @@ from mednum.lieux.models import Lieu, PositionPrecision
 from mednum.lieux.templatetags.lieux_tags import lieu_path, lien_web, telephone_href
 from mednum.lieux.templatetags.lieux_tags import telephone as telephone_lisible
 from mednum.standard import schema
+from mednum.territoires import arrondissements
+from mednum.territoires.arrondissements import Arrondissement
 from mednum.territoires.models import Commune
 
 # --- Filters of the search -------------------------------------------------------------------------
@@ -54,16 +56,27 @@ PAGE_MAX = 1000 // PAR_PAGE
 
 _INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$", re.IGNORECASE)
 _POSTAL_CODE = re.compile(r"\b(\d{5})\b")
+_CODE = re.compile(r"^(?:\d{2,5}|2[AB]\d{0,3})$", re.IGNORECASE)
 
 
 @dataclass
 class Origine:
     """Where the person searches from."""
 
-    libelle: str  # « Sète (34200) », « votre position »
+    libelle: str  # « Sète (34200) », « Paris 15e arrondissement (75015) », « votre position »
     latitude: float | None
     longitude: float | None
     commune: Commune | None = None
+    # « Paris 15e », « 13016 »: the search starts from that arrondissement of its commune.
+    arrondissement: Arrondissement | None = None
+
+    @property
+    def code(self) -> str:
+        """The INSEE code that finds this place again (`commune=` in the address): the
+        arrondissement's, else the commune's; "" for a position."""
+        if self.arrondissement is not None:
+            return self.arrondissement.code
+        return self.commune.code if self.commune is not None else ""
 
 
 @dataclass
@@ -171,6 +184,13 @@ def trouver_communes(texte: str, limit: int = 6) -> list[Commune]:
         found = search_communes(texte, limit=limit)
         if found:
             return found
+        # « Sète 75 », « Lyon 10 »: the name is surer than a code that matches none of its communes.
+        tokens = re.split(r"[\s,()]+", texte.strip())
+        names = [t for t in tokens if t and not _CODE.match(t)]
+        if names and len(names) < len(tokens):
+            found = search_communes(" ".join(names), limit=limit)
+            if found:
+                return found
         match = _POSTAL_CODE.search(texte)
         if match:
             after = texte[match.end() :].strip(" ,")
@@ -208,6 +228,12 @@ def resoudre_origine(r: Recherche) -> None:
     commune = None
     if r.commune_code and _INSEE.match(r.commune_code):
         commune = Commune.objects.select_related("departement").filter(code=r.commune_code).first()
+        if commune is None:
+            arrondissement = arrondissements.par_code(r.commune_code)
+            if arrondissement is not None and (not r.q or r.q == arrondissement.libelle):
+                r.q = r.q or arrondissement.libelle
+                _partir_de(r, arrondissement)
+                return
     if commune is not None and (not r.q or r.q in (commune.nom, commune_libelle(commune))):
         r.q = r.q or commune_libelle(commune)
         r.origine = Origine(commune_libelle(commune), commune.latitude, commune.longitude, commune)
@@ -217,6 +243,10 @@ def resoudre_origine(r: Recherche) -> None:
             f"Aucune commune ne porte le code {r.commune_code[:10]}. Saisissez le nom de la commune ou son "
             "code postal."
         )
+        return
+    arrondissement = arrondissements.depuis_texte(r.q) if r.q else None
+    if arrondissement is not None:
+        _partir_de(r, arrondissement)
         return
     adresse = bool(r.q) and adresse_a_geocoder(r.q)
     if adresse:
@@ -254,6 +284,14 @@ def resoudre_origine(r: Recherche) -> None:
         return
     if r.lat is not None and r.lon is not None:
         r.origine = Origine("votre position", r.lat, r.lon)
+
+
+def _partir_de(r: Recherche, arrondissement: Arrondissement) -> None:
+    """The search starts from a municipal arrondissement (its point), within its commune."""
+    commune = Commune.objects.select_related("departement").filter(code=arrondissement.commune).first()
+    r.commune_code = arrondissement.code
+    r.origine = Origine(arrondissement.libelle, arrondissement.latitude, arrondissement.longitude, commune,
+                        arrondissement)
 
 
 # --- The search's answer ---------------------------------------------------------------------------
@@ -325,7 +363,7 @@ def chercher(r: Recherche, par_page: int = PAR_PAGE) -> PageResultats:
     if origine is not None and origine.latitude is not None and origine.longitude is not None:
         params["lat"], params["lon"] = repr(origine.latitude), repr(origine.longitude)
     elif origine is not None and origine.commune is not None:
-        params["commune"] = origine.commune.code
+        params["commune"] = origine.code
     try:
         answer = search.search_lieux(params)
     except search.PageHorsLimites:
@@ -427,7 +465,7 @@ def contexte_recherche(request, r: Recherche, *, action: str) -> dict:
     if r.adresse_trouvee:
         sans_filtres.insert(0, ("q", r.q))
     elif origine is not None and origine.commune is not None:
-        sans_filtres.insert(0, ("commune", origine.commune.code))
+        sans_filtres.insert(0, ("commune", origine.code))
     elif origine is not None:
         sans_filtres[:0] = [("lat", f"{origine.latitude:.5f}"), ("lon", f"{origine.longitude:.5f}")]
     return {

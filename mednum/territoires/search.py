@@ -8,7 +8,8 @@ Results are ranked by relevance, then by population (largest first):
   name ("etienne" → Saint-Étienne), then the same letters without spaces ("lisle" → L'Isle-…);
 - a code query ("11800", "342", "2A004"): postal code (exact or prefix), then INSEE code;
 - a name and a code ("Sète 34", "Sète (34200)"): the name matches, kept when the code starts
-  their postal code or INSEE code.
+  their postal code or INSEE code;
+- a postal code written in two parts ("34 200") is one code.
 
 Why an in-memory index rather than SQL: a word inside a name cannot use a B-tree index, and prefix
 ranges on `nom_recherche` depend on the database collation (with a linguistic collation such as
@@ -52,6 +53,8 @@ ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saint
 
 # A postal code or INSEE code, whole or its beginning: "34", "342", "34200", "2a", "2a004".
 _CODE_TOKEN = re.compile(r"^(?:\d{2,5}|2[ab]\d{0,3})$")
+# A postal code written in two parts, as on envelopes: « 34 200 ».
+_POSTAL_CODE_IN_TWO = re.compile(r"\b(\d{2}) (\d{3})\b")
 # Greater than every character of a search key (keys only hold a-z, 0-9 and spaces).
 _AFTER_ALL = "\uffff"
 
@@ -205,7 +208,7 @@ class CommuneIndex:
         return len(self.codes)
 
     def lookup(self, key: str, limit: int) -> list[str]:
-        tokens = key.split()
+        tokens = _POSTAL_CODE_IN_TWO.sub(r"\1\2", key).split()
         codes = [token for token in tokens if _CODE_TOKEN.match(token)]
         words = [token for token in tokens if not _CODE_TOKEN.match(token)]
         if not words:

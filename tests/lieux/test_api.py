@@ -257,6 +257,20 @@ def test_commune_parameter(client):
     assert "Commune inconnue" in response.json()["detail"]
 
 
+def test_commune_parameter_with_a_municipal_arrondissement(client):
+    """75115: the search starts from the 15th arrondissement's own point, not from Paris's town hall."""
+    region = RegionFactory(code="11", nom="Île-de-France")
+    CommuneFactory(code="75056", nom="Paris", departement=DepartementFactory(code="75", nom="Paris", region=region),
+                   latitude=48.85659, longitude=2.34292)
+    centre = lieu(48.8566, 2.3430)  # by the Hôtel de Ville
+    quinzieme = lieu(48.8416, 2.2999)  # by the town hall of the 15th
+    body = get(client, commune="75115").json()
+    assert [r["id"] for r in body["resultats"]] == [quinzieme.id, centre.id]
+    assert body["commune"] == {"code": "75115", "nom": "Paris 15e Arrondissement"}
+    assert body["resultats"][0]["distance_km"] < 0.1 < 3 < body["resultats"][1]["distance_km"]
+    assert [r["id"] for r in get(client, commune="75056").json()["resultats"]] == [centre.id, quinzieme.id]
+
+
 @pytest.mark.parametrize(
     "params,parametre,fragment",
     [

@@ -172,6 +172,47 @@ def test_a_commune_named_like_a_street_is_not_geocoded(client, sete, settings):
     assert ban.requests == []
 
 
+@pytest.fixture
+def paris():
+    region = RegionFactory(code="11", nom="Île-de-France", slug="ile-de-france")
+    dep = DepartementFactory(code="75", nom="Paris", slug="paris", region=region, chef_lieu="75056")
+    codes = [f"750{n:02d}" for n in range(1, 21)] + ["75116"]
+    paris = CommuneFactory(code="75056", nom="Paris", slug="paris", codes_postaux=codes, population=2100000,
+                           departement=dep, latitude=48.85659, longitude=2.34292)
+    centre = make_lieu(source_id="hdv", nom="Espace de l'Hôtel de Ville", code_insee="75056", commune="Paris",
+                       code_postal="75004", latitude="48.8566", longitude="2.3430")
+    quinzieme = make_lieu(source_id="peclet", nom="Espace Péclet", code_insee="75115", commune="Paris",
+                          code_postal="75015", latitude="48.8416", longitude="2.2999")
+    return paris, centre, quinzieme
+
+
+@pytest.mark.parametrize("q", ["Paris 15", "Paris 15e", "paris 15ème arrondissement", "75015", "Paris 75015",
+                               "15e arrondissement de Paris"])
+def test_search_from_a_municipal_arrondissement(client, paris, q):
+    """Paris, Lyon and Marseille are one commune each: « Paris 15 » used to find Aurillac (Cantal, 15000),
+    « 75015 » Paris's town hall. The search now starts from the arrondissement itself."""
+    _paris, centre, quinzieme = paris
+    response = client.get(reverse("lieux:recherche"), {"q": q})
+    assert result_names(response) == [quinzieme.nom, centre.nom], q
+    page = text(response)
+    assert "près de Paris 15e arrondissement (75015)" in page, q
+    # The place is kept in the address when the box still shows its name (a new radius, a filter…).
+    again = client.get(reverse("lieux:recherche"), {"q": "Paris 15e arrondissement (75015)", "commune": "75115",
+                                                    "rayon": "5"})
+    assert result_names(again) == [quinzieme.nom, centre.nom]
+    assert '<input type="hidden" name="commune" value="75115">' in again.content.decode()
+    assert result_names(client.get(reverse("lieux:recherche"), {"q": "Paris"})) == [centre.nom, quinzieme.nom]
+
+
+def test_a_name_with_a_code_of_nowhere_finds_the_commune_by_its_name(client, sete):
+    """« Sète 75 » used to find Paris (« 75 » alone); « 34 200 » (written as on envelopes) Montpellier."""
+    lieu_a(43.4030, 3.6930, 1, nom="Maison France Services")
+    for q in ("Sète 75", "34 200", "Sète 34 200"):
+        response = client.get(reverse("lieux:recherche"), {"q": q})
+        assert "près de Sète (34200)" in text(response), q
+        assert result_names(response) == ["Maison France Services"], q
+
+
 def test_unknown_text_says_so(client, sete):
     response = client.get(reverse("lieux:recherche"), {"q": "Zzyzx"})
     assert response.status_code == 200

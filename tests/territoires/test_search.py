@@ -92,6 +92,7 @@ def test_postal_code_gives_every_commune_sharing_it(communes):
 
 def test_postal_code_of_a_commune_with_several(communes):
     assert codes("42100") == ["42218"]
+    assert codes("42 100") == ["42218"]  # as written on envelopes
     assert codes("20090") == ["2A004"]
     assert codes("34200") == ["34301"]
 
