@@ -9,7 +9,8 @@ Results are ranked by relevance, then by population (largest first):
 - a code query ("11800", "342", "2A004"): postal code (exact or prefix), then INSEE code;
 - a name and a code ("Sète 34", "Sète (34200)"): the name matches, kept when the code starts
   their postal code or INSEE code;
-- a postal code written in two parts ("34 200") is one code.
+- a postal code written in two parts ("34 200") is one code;
+- when a name matches nothing, the names one typing slip away ("montpelier" → Montpellier).
 
 Why an in-memory index rather than SQL: a word inside a name cannot use a B-tree index, and prefix
 ranges on `nom_recherche` depend on the database collation (with a linguistic collation such as
@@ -153,6 +154,27 @@ def _communes_json_by_code(codes: list[str]) -> dict[str, bytes]:
 
 # --- The index ------------------------------------------------------------------------------------
 
+# A name with a typing slip is looked for only when it is this long (shorter ones have too many
+# neighbours: « lyo » is one slip from « lyon », « lys », « lay »…), and as the beginning of a longer
+# name only from TYPO_PREFIX_MIN_LENGTH letters.
+TYPO_MIN_LENGTH = 5
+TYPO_PREFIX_MIN_LENGTH = 7
+TYPO_MAX_LENGTH = 50  # the longest commune name has 45 characters
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _one_slip_away(word: str) -> set[str]:
+    """Every string one edit from `word` (a letter deleted, inserted, replaced, or two neighbours
+    swapped): ~55 × len(word) strings, each then looked up by bisection."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    variants = {left + right[1:] for left, right in splits if right}
+    variants |= {left + right[1] + right[0] + right[2:] for left, right in splits if len(right) > 1}
+    variants |= {left + c + right[1:] for left, right in splits if right for c in _LETTERS}
+    variants |= {left + c + right for left, right in splits for c in _LETTERS}
+    variants.discard(word)
+    return variants
+
+
 
 class _SortedKeys:
     """Search keys sorted, each with the commune's position in the population order."""
@@ -224,7 +246,8 @@ class CommuneIndex:
             allowed = set()
             for level in self._code_levels(codes[0]):
                 allowed.update(level)
-        return self._collect(self._name_levels(name), limit, allowed)
+        found = self._collect(self._name_levels(name), limit, allowed)
+        return found or self._collect(self._typo_levels(name), limit, allowed)
 
     def _code_levels(self, code: str) -> list[array]:
         # A whole postal code is both its exact match and its only prefix.
@@ -245,6 +268,21 @@ class CommuneIndex:
             levels[2] += self.words.prefix(variant)
             levels[3] += self.compact.prefix(variant.replace(" ", ""))
         return levels
+
+    def _typo_levels(self, name: str) -> list[array]:
+        """Names one typing slip away from `name` (a letter missing, doubled, wrong or two swapped:
+        « montpelier », « marseile », « toulousse »), when nothing else matches: the same letters
+        without spaces, exactly, then, for longer names, as the beginning of a name."""
+        compact = name.replace(" ", "")
+        if not TYPO_MIN_LENGTH <= len(compact) <= TYPO_MAX_LENGTH:
+            return []
+        variants = _one_slip_away(compact)
+        exact, prefix = array("I"), array("I")
+        for variant in variants:
+            exact += self.compact.exact(variant)
+            if len(compact) >= TYPO_PREFIX_MIN_LENGTH:
+                prefix += self.compact.prefix(variant)
+        return [exact, prefix]
 
     def _collect(self, levels: list[array], limit: int, allowed: set[int] | None = None) -> list[str]:
         chosen: list[int] = []

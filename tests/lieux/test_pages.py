@@ -213,6 +213,13 @@ def test_a_name_with_a_code_of_nowhere_finds_the_commune_by_its_name(client, set
         assert result_names(response) == ["Maison France Services"], q
 
 
+def test_a_commune_name_with_a_typing_slip_is_understood(client, sete):
+    """« Montpelier » (one l) said « Aucune commune ne correspond »: the commune one slip away is taken,
+    and the page says which, so the person sees what was understood."""
+    response = client.get(reverse("lieux:recherche"), {"q": "Montpelier"})
+    assert "Lieux de médiation numérique près de Montpellier (34000)" in text(response)
+
+
 def test_unknown_text_says_so(client, sete):
     response = client.get(reverse("lieux:recherche"), {"q": "Zzyzx"})
     assert response.status_code == 200

@@ -82,6 +82,29 @@ def test_name_with_a_postal_code_or_departement(communes):
     assert codes("sete 75") == []
 
 
+@pytest.mark.parametrize("query, expected", [
+    ("carcasonne", ["11069"]),  # a letter missing
+    ("carcassonnne", ["11069"]),  # a letter doubled
+    ("carcassomne", ["11069"]),  # a letter wrong
+    ("carcsasonne", ["11069"]),  # two letters swapped
+    ("sette", ["34301"]),
+    ("saint etiene", ["42218"]),  # one slip, then the beginning of longer names
+    ("carcassone 11", ["11069"]),
+    ("carcassone 34", []),
+    ("carcasone", []),  # two letters missing: too far
+])
+def test_a_name_one_typing_slip_away(communes, query, expected):
+    assert codes(query)[: len(expected) or None] == expected
+
+
+def test_typing_slips_only_when_nothing_else_matches_and_not_for_short_names(communes):
+    # « sete » matches exactly: no neighbour one slip away (« sète », « seté »…) is added.
+    assert codes("sete") == ["34301"]
+    # Four letters are too few to guess from (« sate », « site » are one slip from many names).
+    assert codes("sate") == []
+    assert codes("zzzzzzzz") == []
+
+
 # --- Codes ----------------------------------------------------------------------------------------
 
 
