@@ -270,12 +270,15 @@ def resoudre_origine(r: Recherche) -> None:
             return
         commune = communes[0]
         # « Vous cherchiez peut-être » only when the choice is uncertain: several communes of that very
-        # name (Saint-Denis…), or none of exactly that name.
+        # name (Saint-Denis…), bigger communes whose name starts with it (« Aix » is a village of the
+        # Corrèze; Aix-en-Provence and Aix-les-Bains are what most people mean), or none of exactly
+        # that name.
         from mednum.territoires.text import normalise
 
         key = normalise(r.q)
         if normalise(commune.nom) == key:
-            r.autres_communes = [c for c in communes[1:] if normalise(c.nom) == key]
+            r.autres_communes = [c for c in communes[1:]
+                                 if normalise(c.nom) == key or (c.population or 0) > (commune.population or 0)]
         else:
             r.autres_communes = communes[1:]
         r.commune_code = commune.code

@@ -220,6 +220,23 @@ def test_a_commune_name_with_a_typing_slip_is_understood(client, sete):
     assert "Lieux de médiation numérique près de Montpellier (34000)" in text(response)
 
 
+def test_a_small_commune_of_that_very_name_offers_the_bigger_ones_starting_with_it(client, sete):
+    """« Aix » is a village of the Corrèze: it is taken (its exact name), and Aix-en-Provence is offered."""
+    region = RegionFactory(code="93", nom="Provence-Alpes-Côte d'Azur", slug="paca")
+    CommuneFactory(code="13001", nom="Aix-en-Provence", slug="aix-en-provence", codes_postaux=["13090"],
+                   population=145000, departement=DepartementFactory(code="13", nom="Bouches-du-Rhône", region=region),
+                   latitude=43.5297, longitude=5.4474)
+    region = RegionFactory(code="75", nom="Nouvelle-Aquitaine", slug="nouvelle-aquitaine")
+    CommuneFactory(code="19002", nom="Aix", slug="aix", codes_postaux=["19200"], population=320,
+                   departement=DepartementFactory(code="19", nom="Corrèze", region=region),
+                   latitude=45.6, longitude=2.4)
+    page = text(client.get(reverse("lieux:recherche"), {"q": "Aix"}))
+    assert "près d’Aix (19200)" in page
+    assert "Vous cherchiez peut-être une autre commune : Aix-en-Provence (13)" in page
+    # The biggest of its name is offered nothing smaller.
+    assert "Vous cherchiez peut-être" not in text(client.get(reverse("lieux:recherche"), {"q": "Sète"}))
+
+
 def test_unknown_text_says_so(client, sete):
     response = client.get(reverse("lieux:recherche"), {"q": "Zzyzx"})
     assert response.status_code == 200
