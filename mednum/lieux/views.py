@@ -99,6 +99,9 @@ class Recherche:
     adresse_non_localisee: bool = False  # an address no geocoder could place: the origin is its commune
     # A commune whose position the reference data lacks (Nouvelle-Calédonie, Polynésie…): no distances.
     commune_sans_position: Commune | None = None
+    # Départements and régions named by the text (« Hérault », « La Réunion », « 34 »): not a point to
+    # search around, but each has its page of lieux. (libellé, address) pairs.
+    territoires: list[tuple[str, str]] = field(default_factory=list)
     # Criteria of the address that could not be used (a service renamed since a link was shared…): the
     # search runs without them, and the page says which.
     ignores: list[str] = field(default_factory=list)
@@ -207,6 +210,46 @@ def trouver_communes(texte: str, limit: int = 6) -> list[Commune]:
     return []
 
 
+_TERRITOIRE_MOT = re.compile(r"^(?:(?:le |la )?(?P<genre>departement|region)(?: (?:de la|de l|du|des|de|d))? )?(?P<nom>.+)$")
+_PAS_UNE_COMMUNE = (
+    "« {texte} » n’est pas le nom d’une commune : saisissez une commune ou un code postal pour voir les lieux "
+    "les plus proches, ou voyez tous les lieux du territoire ci-dessous."
+)
+_CODE_DEPARTEMENT = re.compile(r"^(?:\d{2}|2[ab]|97[1-8])$")
+
+
+def territoires_nommes(texte: str) -> list[tuple[str, str]]:
+    """The départements and régions a search text names (« Hérault », « département de l'Hérault »,
+    « La Réunion », « Corse », « 34 »), as (libellé, address of its page of lieux)."""
+    from mednum.territoires.models import Departement, Region
+    from mednum.territoires.text import normalise
+
+    key = normalise(texte)
+    match = _TERRITOIRE_MOT.match(key) if key else None
+    if match is None:
+        return []
+    nom, genre = match.group("nom"), match.group("genre")
+    found = []
+    if genre != "region":
+        for code, nom_dep, slug in Departement.objects.order_by("code").values_list("code", "nom", "slug"):
+            if normalise(nom_dep) in (nom, _sans_article(nom)) or (genre is None and code.lower() == key):
+                found.append((f"{nom_dep} (département, {code})",
+                              reverse("territoires_pages:departement", args=[slug])))
+    if genre != "departement":
+        for nom_reg, slug in Region.objects.order_by("code").values_list("nom", "slug"):
+            if normalise(nom_reg) in (nom, _sans_article(nom)):
+                found.append((f"{nom_reg} (région)", reverse("territoires_pages:region", args=[slug])))
+    return found
+
+
+def _sans_article(nom: str) -> str:
+    """« la reunion » → « reunion »: the names are stored with or without their article."""
+    for article in ("la ", "le ", "les ", "l "):
+        if nom.startswith(article):
+            return nom[len(article):]
+    return nom
+
+
 def adresse_a_geocoder(texte: str) -> bool:
     """An address (« 12 rue de la Mairie, Sète ») goes to the geocoder, when one is configured; a
     commune's very name (« Rue », a commune of the Somme) never does."""
@@ -261,21 +304,31 @@ def resoudre_origine(r: Recherche) -> None:
             r.adresse_trouvee = True
             return
     if r.q:
+        r.territoires = territoires_nommes(r.q)
         communes = trouver_communes(r.q)
         if not communes:
+            if r.territoires:
+                r.erreur = _PAS_UNE_COMMUNE.format(texte=r.q)
+                return
             r.erreur = (
                 f"Aucune commune ne correspond à « {r.q} ». Vérifiez l’orthographe, ou saisissez "
                 "un code postal (par exemple 34200)."
             )
             return
         commune = communes[0]
+        from mednum.territoires.text import normalise
+
+        key = normalise(r.q)
+        if r.territoires and normalise(commune.nom) != key and not _CODE_DEPARTEMENT.match(key):
+            # « Nord », « Gironde »: the département, not Nordhouse or Gironde-sur-Dropt, which only
+            # contain the word; those are offered, the search waits for a commune.
+            r.erreur = _PAS_UNE_COMMUNE.format(texte=r.q)
+            r.autres_communes = communes[:5]
+            return
         # « Vous cherchiez peut-être » only when the choice is uncertain: several communes of that very
         # name (Saint-Denis…), bigger communes whose name starts with it (« Aix » is a village of the
         # Corrèze; Aix-en-Provence and Aix-les-Bains are what most people mean), or none of exactly
         # that name.
-        from mednum.territoires.text import normalise
-
-        key = normalise(r.q)
         if normalise(commune.nom) == key:
             r.autres_communes = [c for c in communes[1:]
                                  if normalise(c.nom) == key or (c.population or 0) > (commune.population or 0)]

@@ -237,6 +237,28 @@ def test_a_small_commune_of_that_very_name_offers_the_bigger_ones_starting_with_
     assert "Vous cherchiez peut-être" not in text(client.get(reverse("lieux:recherche"), {"q": "Sète"}))
 
 
+def test_a_departement_or_region_named_leads_to_its_lieux(client, sete):
+    """« Hérault » searched around Clermont-l'Hérault (a commune whose name contains it); « Occitanie »
+    found nothing. A département or a région is not a point to search around: its page of lieux is offered."""
+    CommuneFactory(code="34079", nom="Clermont-l'Hérault", slug="clermont-l-herault", codes_postaux=["34800"],
+                   population=9000, departement=sete.departement, latitude=43.627, longitude=3.432)
+    departement = reverse("territoires_pages:departement", args=["herault"])
+    for q in ("Hérault", "département de l’Hérault", "HERAULT"):
+        response = client.get(reverse("lieux:recherche"), {"q": q})
+        page, html = text(response), response.content.decode()
+        assert "n’est pas le nom d’une commune" in page, q
+        assert f'href="{departement}"' in html and "Hérault (département, 34)" in page, q
+        assert "Vous cherchiez peut-être une de ces communes : Clermont-l'Hérault (34)" in page, q
+        assert not result_names(response), q
+    page = text(client.get(reverse("lieux:recherche"), {"q": "Occitanie"}))
+    assert "Tous les lieux du territoire : Occitanie (région)" in page
+    # A département's code is also a postal code's beginning: the biggest commune, and the département.
+    lieu_a(43.4030, 3.6930, 1, nom="Maison France Services")
+    page = text(client.get(reverse("lieux:recherche"), {"q": "34"}))
+    assert "près de Montpellier (34000)" in page and "Hérault (département, 34)" in page
+    assert "Tous les lieux du territoire" not in text(client.get(reverse("lieux:recherche"), {"q": "Sète"}))
+
+
 def test_unknown_text_says_so(client, sete):
     response = client.get(reverse("lieux:recherche"), {"q": "Zzyzx"})
     assert response.status_code == 200
