@@ -257,6 +257,9 @@ def test_a_departement_or_region_named_leads_to_its_lieux(client, sete):
     page = text(client.get(reverse("lieux:recherche"), {"q": "34"}))
     assert "près de Montpellier (34000)" in page and "Hérault (département, 34)" in page
     assert "Tous les lieux du territoire" not in text(client.get(reverse("lieux:recherche"), {"q": "Sète"}))
+    # In a partner's page (widget), the territory's page opens in a new window, as the lieux do.
+    html = client.get(reverse("widget:recherche"), {"q": "Hérault"}).content.decode()
+    assert f'href="{departement}" target="_blank" rel="noopener"' in html
 
 
 def test_unknown_text_says_so(client, sete):
