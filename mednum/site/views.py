@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
 
-from mednum.lieux.views import adresse_a_geocoder
-from mednum.territoires import search
+from mednum.lieux.views import adresse_a_geocoder, territoires_nommes, trouver_communes
+from mednum.territoires import arrondissements, search
 from mednum.territoires.models import Commune
 
 # How many communes the page without JavaScript lists at most.
@@ -31,11 +31,15 @@ def home(request):
                 context["error"] = "Saisissez le nom d’une commune ou son code postal."
             elif not search.is_searchable(key):
                 context["error"] = "Saisissez au moins 2 lettres du nom de la commune, ou son code postal."
-            elif settings.MEDNUM_GEOCODER_URL and adresse_a_geocoder(query):
-                # An address: the lieux search places it with the geocoder.
+            elif (settings.MEDNUM_GEOCODER_URL and adresse_a_geocoder(query)) or arrondissements.depuis_texte(query):
+                # An address (placed by the geocoder) or an arrondissement of Paris, Lyon or Marseille
+                # (« Paris 15e », « 13016 »): the lieux search starts from that very point.
                 return redirect(f"{reverse('lieux:recherche')}?{urlencode({'q': query})}")
             else:
-                context["communes"] = search.search_communes(query, limit=RESULTS_LIMIT)
+                # The communes, as the lieux search reads the text (« Sète 75 », « 34 200 »); a
+                # département or région named (« Hérault ») has its own page of lieux.
+                context["communes"] = trouver_communes(query, limit=RESULTS_LIMIT)
+                context["territoires"] = territoires_nommes(query)
     return render(request, "site/home.html", context)
 
 

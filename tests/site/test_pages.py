@@ -320,6 +320,22 @@ def test_an_address_on_the_home_page_goes_to_the_lieux_search_when_a_geocoder_is
     assert client.get("/", {"q": "12 rue de la Mairie 34200 Sète"}).status_code == 200
 
 
+def test_home_search_reads_arrondissements_departements_and_typing_slips(client, communes):
+    """The home page's search (its list of communes without JavaScript, and the text typed then sent with
+    Enter) reads the text as the lieux search does: « Paris 15 » goes straight to the lieux near the
+    15th arrondissement, « Hérault » offers the département's page, « Sète 75 » and « sette » find Sète."""
+    response = client.get("/", {"q": "Paris 15"})
+    assert response.status_code == 302 and response["Location"] == "/lieux/?q=Paris+15"
+    assert client.get("/", {"q": "13016"})["Location"] == "/lieux/?q=13016"
+    page = html(client.get("/", {"q": "Hérault"}))
+    assert re.search(r'href="/territoires/departements/[^"]+/"><span class="mednum-resultats__nom">Tous les lieux : '
+                     r'Hérault \(département, 34\)', page), page
+    assert "Aucune commune trouvée" not in page
+    for query in ("Sète 75", "sette"):
+        page = html(client.get("/", {"q": query}))
+        assert re.findall(r'href="/commune/([0-9AB]{5})/"', page)[:1] == ["34301"], query
+
+
 def test_home_offers_geolocation_only_with_javascript(client, communes):
     page = html(client.get("/"))
     assert re.search(r'<button type="button"[^>]*id="accueil-geoloc"[^>]*hidden>Me géolocaliser</button>', page, re.S)
