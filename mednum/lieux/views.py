@@ -210,7 +210,6 @@ def trouver_communes(texte: str, limit: int = 6) -> list[Commune]:
     return []
 
 
-_TERRITOIRE_MOT = re.compile(r"^(?:(?:le |la )?(?P<genre>departement|region)(?: (?:de la|de l|du|des|de|d))? )?(?P<nom>.+)$")
 _PAS_UNE_COMMUNE = (
     "« {texte} » n’est pas le nom d’une commune : saisissez une commune ou un code postal pour voir les lieux "
     "les plus proches, ou voyez tous les lieux du territoire ci-dessous."
@@ -219,35 +218,19 @@ _CODE_DEPARTEMENT = re.compile(r"^(?:\d{2}|2[ab]|97[1-8])$")
 
 
 def territoires_nommes(texte: str) -> list[tuple[str, str]]:
-    """The départements and régions a search text names (« Hérault », « département de l'Hérault »,
-    « La Réunion », « Corse », « 34 »), as (libellé, address of its page of lieux)."""
-    from mednum.territoires.models import Departement, Region
-    from mednum.territoires.text import normalise
+    """The départements and régions a search text names (`territoires.search.territoires_nommes`), as
+    (libellé, address of its page of lieux)."""
+    from mednum.territoires.models import Departement
+    from mednum.territoires.search import territoires_nommes as nommes
 
-    key = normalise(texte)
-    match = _TERRITOIRE_MOT.match(key) if key else None
-    if match is None:
-        return []
-    nom, genre = match.group("nom"), match.group("genre")
-    found = []
-    if genre != "region":
-        for code, nom_dep, slug in Departement.objects.order_by("code").values_list("code", "nom", "slug"):
-            if normalise(nom_dep) in (nom, _sans_article(nom)) or (genre is None and code.lower() == key):
-                found.append((f"{nom_dep} (département, {code})",
-                              reverse("territoires_pages:departement", args=[slug])))
-    if genre != "departement":
-        for nom_reg, slug in Region.objects.order_by("code").values_list("nom", "slug"):
-            if normalise(nom_reg) in (nom, _sans_article(nom)):
-                found.append((f"{nom_reg} (région)", reverse("territoires_pages:region", args=[slug])))
-    return found
-
-
-def _sans_article(nom: str) -> str:
-    """« la reunion » → « reunion »: the names are stored with or without their article."""
-    for article in ("la ", "le ", "les ", "l "):
-        if nom.startswith(article):
-            return nom[len(article):]
-    return nom
+    liens = []
+    for territoire in nommes(texte):
+        if isinstance(territoire, Departement):
+            liens.append((f"{territoire.nom} (département, {territoire.code})",
+                          reverse("territoires_pages:departement", args=[territoire.slug])))
+        else:
+            liens.append((f"{territoire.nom} (région)", reverse("territoires_pages:region", args=[territoire.slug])))
+    return liens
 
 
 def adresse_a_geocoder(texte: str) -> bool:

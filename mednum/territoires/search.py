@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Sum
 from django.db.models.signals import post_delete, post_save
 
-from mednum.territoires.models import CodePostal, Commune
+from mednum.territoires.models import CodePostal, Commune, Departement, Region
 from mednum.territoires.text import normalise
 
 MIN_LENGTH = 2  # letters or digits, spaces not counted
@@ -360,3 +360,30 @@ def invalidate_index(**kwargs) -> None:
 for _model in (Commune, CodePostal):
     post_save.connect(invalidate_index, sender=_model, dispatch_uid=f"communes-index-save-{_model.__name__}")
     post_delete.connect(invalidate_index, sender=_model, dispatch_uid=f"communes-index-delete-{_model.__name__}")
+
+
+# --- Départements and régions named ----------------------------------------------------------------
+
+_TERRITOIRE = re.compile(
+    r"^(?:(?:le |la )?(?P<genre>departement|region)(?: (?:de la|de l|du|des|de|d))? )?(?P<nom>.+)$"
+)
+_ARTICLES = ("la ", "le ", "les ", "l ")
+
+
+def territoires_nommes(texte: str) -> list[Departement | Region]:
+    """The départements, then régions, that a search text names: « Hérault », « département de
+    l'Hérault », « La Réunion » (the département and the région), « région Occitanie », or a
+    département's code (« 34 », « 2A », « 974 »). Names compare as search keys (no accents, no case)."""
+    key = normalise(texte.replace("\x00", "")) if texte else ""
+    match = _TERRITOIRE.match(key) if key else None
+    if match is None:
+        return []
+    nom, genre = match.group("nom"), match.group("genre")
+    noms = {nom, next((nom[len(a):] for a in _ARTICLES if nom.startswith(a)), nom)}
+    found: list[Departement | Region] = []
+    if genre != "region":
+        found += [d for d in Departement.objects.order_by("code")
+                  if normalise(d.nom) in noms or (genre is None and d.code.lower() == key)]
+    if genre != "departement":
+        found += [r for r in Region.objects.order_by("code") if normalise(r.nom) in noms]
+    return found

@@ -238,3 +238,15 @@ def test_index_without_database():
     assert index.lookup("abergement", 10) == ["01001", "01002"]
     assert index.lookup("01640", 10) == ["01002"]
     assert index.lookup("labergement de", 10) == ["01002"]
+
+
+# --- Départements and régions named ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("texte, codes_attendus", [
+    ("Hérault", ["34"]), ("HERAULT", ["34"]), ("département de l'Hérault", ["34"]), ("le département de l’Hérault", ["34"]),
+    ("34", ["34"]), ("2a", ["2A"]), ("Occitanie", ["76"]), ("région Occitanie", ["76"]),
+    ("département Occitanie", []), ("région Hérault", []), ("Sète", []), ("Hér", []), ("", []), ("\x00", []),
+])
+def test_departements_and_regions_named(communes, texte, codes_attendus):
+    assert [t.code for t in search.territoires_nommes(texte)] == codes_attendus
