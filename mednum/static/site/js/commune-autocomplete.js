@@ -148,7 +148,8 @@
           : communes.length + " communes proposées. Flèches du haut et du bas pour les parcourir, puis Entrée pour choisir.");
       } else {
         close();
-        announce("Aucune commune trouvée.");
+        // Enter still sends the text: the server also reads « Paris 15e », « Hérault », an address…
+        announce("Aucune commune proposée. Entrée pour lancer la recherche avec ce texte.");
       }
     }
 
