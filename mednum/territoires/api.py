@@ -72,7 +72,10 @@ _COMMUNES_PARAMETER_NAMES = tuple(p["name"] for p in _COMMUNES_PARAMETERS)
     description=(
         "Communes dont le nom, le code postal ou le code INSEE correspond à `q`, de la plus pertinente "
         "à la moins pertinente (nom exact, début du nom, mot du nom), puis de la plus peuplée à la "
-        "moins peuplée. `latitude` et `longitude` valent `null` quand la position est inconnue."
+        "moins peuplée. Quand aucun nom ne correspond, les noms à une faute de frappe près (une lettre "
+        "oubliée, doublée, erronée ou deux lettres inversées : « montpelier ») ; un code postal peut "
+        "s'écrire en deux parties (« 34 200 »). `latitude` et `longitude` valent `null` quand la position "
+        "est inconnue."
     ),
     openapi_extra={"parameters": _COMMUNES_PARAMETERS},
     url_name="communes",
