@@ -124,9 +124,14 @@ class Recherche:
         return pairs
 
 
-def commune_libelle(commune: Commune) -> str:
+def commune_libelle(commune: Commune, code_postal: str = "") -> str:
+    """« Sète (34200) »: the commune with its postal code, the one typed when it is one of its own; for a
+    commune with several, and none typed, its département (« Paris (75) », « Toulouse (31) »: no
+    postal code names the whole city)."""
     codes = commune.codes_postaux or []
-    return f"{commune.nom} ({codes[0]})" if codes else f"{commune.nom} ({commune.departement_id})"
+    if code_postal and code_postal in codes:
+        return f"{commune.nom} ({code_postal})"
+    return f"{commune.nom} ({codes[0]})" if len(codes) == 1 else f"{commune.nom} ({commune.departement_id})"
 
 
 def _float(raw: str | None, low: float, high: float) -> float | None:
@@ -318,7 +323,9 @@ def resoudre_origine(r: Recherche) -> None:
         else:
             r.autres_communes = communes[1:]
         r.commune_code = commune.code
-        r.origine = Origine(commune_libelle(commune), commune.latitude, commune.longitude, commune)
+        typed = _POSTAL_CODE.search(r.q)
+        r.origine = Origine(commune_libelle(commune, typed.group(1) if typed else ""), commune.latitude,
+                            commune.longitude, commune)
         r.adresse_non_localisee = adresse and commune.latitude is not None  # else: « position inconnue »
         return
     if r.lat is not None and r.lon is not None:

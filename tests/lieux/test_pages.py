@@ -204,6 +204,23 @@ def test_search_from_a_municipal_arrondissement(client, paris, q):
     assert result_names(client.get(reverse("lieux:recherche"), {"q": "Paris"})) == [centre.nom, quinzieme.nom]
 
 
+def test_a_city_with_several_postal_codes_is_named_with_its_departement_or_the_code_typed(client, paris):
+    """« Lieux près de Paris (75001) » named one arrondissement for the whole city."""
+    assert "près de Paris (75)" in text(client.get(reverse("lieux:recherche"), {"q": "Paris"}))
+    assert "près de Paris (75)" in text(client.get(reverse("lieux:recherche"), {"commune": "75056"}))
+    # The box keeps the name, and sending it again keeps the commune.
+    again = client.get(reverse("lieux:recherche"), {"q": "Paris (75)", "commune": "75056"})
+    assert '<input type="hidden" name="commune" value="75056">' in again.content.decode()
+    assert "près de Paris (75)" in text(again)
+    # A postal code typed names the city with it.
+    occitanie = RegionFactory(code="76", nom="Occitanie", slug="occitanie")
+    CommuneFactory(code="31555", nom="Toulouse", slug="toulouse", codes_postaux=["31000", "31100", "31200"],
+                   population=500000, latitude=43.6045, longitude=1.4442,
+                   departement=DepartementFactory(code="31", nom="Haute-Garonne", slug="haute-garonne", region=occitanie))
+    assert "près de Toulouse (31100)" in text(client.get(reverse("lieux:recherche"), {"q": "31100"}))
+    assert "près de Toulouse (31)" in text(client.get(reverse("lieux:recherche"), {"q": "Toulouse"}))
+
+
 def test_a_name_with_a_code_of_nowhere_finds_the_commune_by_its_name(client, sete):
     """« Sète 75 » used to find Paris (« 75 » alone); « 34 200 » (written as on envelopes) Montpellier."""
     lieu_a(43.4030, 3.6930, 1, nom="Maison France Services")
