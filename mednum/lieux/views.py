@@ -56,7 +56,6 @@ PAGE_MAX = 1000 // PAR_PAGE
 
 _INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$", re.IGNORECASE)
 _POSTAL_CODE = re.compile(r"\b(\d{5})\b")
-_CODE = re.compile(r"^(?:\d{2,5}|2[AB]\d{0,3})$", re.IGNORECASE)
 
 
 @dataclass
@@ -186,7 +185,7 @@ def trouver_communes(texte: str, limit: int = 6) -> list[Commune]:
     An address (« 12 rue de la Mairie 34200 Sète ») is not a commune name: when the text finds
     nothing, its postal code (with the words after it) and then its last words are tried.
     """
-    from mednum.territoires.search import RechercheInvalide, search_communes
+    from mednum.territoires.search import RechercheInvalide, is_code, search_communes
 
     try:
         found = search_communes(texte, limit=limit)
@@ -194,7 +193,7 @@ def trouver_communes(texte: str, limit: int = 6) -> list[Commune]:
             return found
         # « Sète 75 », « Lyon 10 »: the name is surer than a code that matches none of its communes.
         tokens = re.split(r"[\s,()]+", texte.strip())
-        names = [t for t in tokens if t and not _CODE.match(t)]
+        names = [t for t in tokens if t and not is_code(t)]
         if names and len(names) < len(tokens):
             found = search_communes(" ".join(names), limit=limit)
             if found:

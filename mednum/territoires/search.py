@@ -81,6 +81,11 @@ def clean_query(raw: str | None) -> str:
     return normalise(text)
 
 
+def is_code(token: str) -> bool:
+    """Whether a word of a query is a postal or INSEE code, whole or its beginning (« 34 », « 2A004 »)."""
+    return bool(_CODE_TOKEN.match(token.lower()))
+
+
 def is_searchable(key: str) -> bool:
     """True when the search key has enough letters or digits to give useful results."""
     return len(key.replace(" ", "")) >= MIN_LENGTH
