@@ -218,7 +218,6 @@ _PAS_UNE_COMMUNE = (
     "« {texte} » n’est pas le nom d’une commune : saisissez une commune ou un code postal pour voir les lieux "
     "les plus proches, ou voyez tous les lieux du territoire ci-dessous."
 )
-_CODE_DEPARTEMENT = re.compile(r"^(?:\d{2}|2[ab]|97[1-8])$")
 
 
 def territoires_nommes(texte: str) -> list[tuple[str, str]]:
@@ -303,10 +302,13 @@ def resoudre_origine(r: Recherche) -> None:
             )
             return
         commune = communes[0]
+        from mednum.territoires.search import is_code
         from mednum.territoires.text import normalise
 
         key = normalise(r.q)
-        if r.territoires and normalise(commune.nom) != key and not _CODE_DEPARTEMENT.match(key):
+        nom_exact = normalise(commune.nom) == key
+        # (A département named by its code, « 34 », is also the beginning of postal codes: kept as such.)
+        if r.territoires and not nom_exact and not is_code(key):
             # « Nord », « Gironde »: the département, not Nordhouse or Gironde-sur-Dropt, which only
             # contain the word; those are offered, the search waits for a commune.
             r.erreur = _PAS_UNE_COMMUNE.format(texte=r.q)
@@ -316,7 +318,7 @@ def resoudre_origine(r: Recherche) -> None:
         # name (Saint-Denis…), bigger communes whose name starts with it (« Aix » is a village of the
         # Corrèze; Aix-en-Provence and Aix-les-Bains are what most people mean), or none of exactly
         # that name.
-        if normalise(commune.nom) == key:
+        if nom_exact:
             r.autres_communes = [c for c in communes[1:]
                                  if normalise(c.nom) == key or (c.population or 0) > (commune.population or 0)]
         else:

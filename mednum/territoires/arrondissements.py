@@ -55,7 +55,8 @@ class Arrondissement:
 
 
 @cache
-def _tous() -> tuple[Arrondissement, ...]:
+def tous() -> tuple[Arrondissement, ...]:
+    """The 45 arrondissements, in INSEE code order (the file, read once)."""
     with DATA_FILE.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     arrondissements = []
@@ -74,18 +75,14 @@ def _tous() -> tuple[Arrondissement, ...]:
     return tuple(arrondissements)
 
 
-def tous() -> tuple[Arrondissement, ...]:
-    return _tous()
-
-
 def par_code(code: str) -> Arrondissement | None:
     """The arrondissement of this INSEE code (75115), or None."""
-    return next((a for a in _tous() if a.code == code), None)
+    return next((a for a in tous() if a.code == code), None)
 
 
 def par_code_postal(code_postal: str) -> Arrondissement | None:
     """The arrondissement of this postal code (75015, 75116, 13001), or None."""
-    return next((a for a in _tous() if code_postal in a.codes_postaux), None)
+    return next((a for a in tous() if code_postal in a.codes_postaux), None)
 
 
 def _romain(text: str) -> int | None:
@@ -106,7 +103,7 @@ def depuis_texte(texte: str) -> Arrondissement | None:
         if match:
             numero = int(match.group("n")) if match.group("n") else _romain(match.group("r"))
             commune = _COMMUNES[match.group("ville")]
-            return next((a for a in _tous() if a.commune == commune and a.numero == numero), None)
+            return next((a for a in tous() if a.commune == commune and a.numero == numero), None)
     match = _CODE_POSTAL.search(key)
     if match:
         found = par_code_postal(match.group(1))

@@ -379,7 +379,7 @@ def territoires_nommes(texte: str) -> list[Departement | Region]:
     """The départements, then régions, that a search text names: « Hérault », « département de
     l'Hérault », « La Réunion » (the département and the région), « région Occitanie », or a
     département's code (« 34 », « 2A », « 974 »). Names compare as search keys (no accents, no case)."""
-    key = normalise(texte.replace("\x00", "")) if texte else ""
+    key = normalise(texte) if texte else ""  # NUL and other non-letters become spaces
     match = _TERRITOIRE.match(key) if key else None
     if match is None:
         return []
