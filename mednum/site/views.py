@@ -44,9 +44,12 @@ def home(request):
 
 
 def commune_choisie(request, code):
-    """The commune picked in the home search: on to the lieux near it, nearest first."""
-    commune = get_object_or_404(Commune.objects.only("code"), code=code.upper())
-    return redirect(f"{reverse('lieux:recherche')}?{urlencode({'commune': commune.code})}")
+    """The commune (or municipal arrondissement) picked in the home search: on to the lieux near it,
+    nearest first."""
+    arrondissement = arrondissements.par_code(code)
+    if arrondissement is None:
+        code = get_object_or_404(Commune.objects.only("code"), code=code.upper()).code
+    return redirect(f"{reverse('lieux:recherche')}?{urlencode({'commune': code})}")
 
 
 def accessibilite(request):

@@ -20,6 +20,11 @@ class EpciOut(Schema):
     nom: str
 
 
+class CommuneParenteOut(Schema):
+    code: str
+    nom: str
+
+
 class CommuneOut(Schema):
     code: str
     nom: str
@@ -29,6 +34,13 @@ class CommuneOut(Schema):
     latitude: float | None
     longitude: float | None
     population: int
+    arrondissement_de: CommuneParenteOut | None
+
+    @staticmethod
+    def resolve_arrondissement_de(obj) -> None:
+        """A commune of the database is no arrondissement (the API's JSON, arrondissements included,
+        is written by `search.communes_json`; this schema documents it)."""
+        return None
 
 
 class ErreurOut(Schema):
@@ -43,7 +55,8 @@ _COMMUNES_PARAMETERS = [
         "in": "query",
         "required": False,
         "description": (
-            "Nom de la commune (ou son début), code postal ou code INSEE. Les accents, majuscules, "
+            "Nom de la commune (ou son début), code postal ou code INSEE, ou arrondissement municipal "
+            "(« Paris 15e »). Les accents, majuscules, "
             "tirets et apostrophes sont ignorés. Moins de 2 lettres ou chiffres : liste vide."
         ),
         "schema": {"type": "string", "maxLength": search.MAX_LENGTH},
@@ -51,6 +64,7 @@ _COMMUNES_PARAMETERS = [
             "nom": {"value": "saint etienne"},
             "code_postal": {"value": "11800"},
             "code_insee": {"value": "2A004"},
+            "arrondissement": {"value": "Paris 15e"},
         },
     },
     {
@@ -74,8 +88,12 @@ _COMMUNES_PARAMETER_NAMES = tuple(p["name"] for p in _COMMUNES_PARAMETERS)
         "à la moins pertinente (nom exact, début du nom, mot du nom), puis de la plus peuplée à la "
         "moins peuplée. Quand aucun nom ne correspond, les noms à une faute de frappe près (une lettre "
         "oubliée, doublée, erronée ou deux lettres inversées : « montpelier ») ; un code postal peut "
-        "s'écrire en deux parties (« 34 200 »). `latitude` et `longitude` valent `null` quand la position "
-        "est inconnue."
+        "s'écrire en deux parties (« 34 200 »). Quand `q` désigne un arrondissement municipal de Paris, "
+        "Lyon ou Marseille (« Paris 15e », « lyon 3 », « 13016 »), il vient en premier, avec son code "
+        "INSEE (75115), ses codes postaux, sa position et `arrondissement_de` qui nomme sa commune ; "
+        "`arrondissement_de` vaut `null` pour une commune. `latitude` et `longitude` valent `null` quand "
+        "la position est inconnue. Le code d'une commune ou d'un arrondissement sert de paramètre "
+        "`commune` à `GET /lieux`."
     ),
     openapi_extra={"parameters": _COMMUNES_PARAMETERS},
     url_name="communes",

@@ -47,6 +47,7 @@ class Arrondissement:
     codes_postaux: tuple[str, ...]
     latitude: float
     longitude: float
+    population: int
 
     @property
     def libelle(self) -> str:
@@ -71,6 +72,7 @@ def tous() -> tuple[Arrondissement, ...]:
             codes_postaux=tuple(row["codes_postaux"].split()),
             latitude=float(row["latitude"]),
             longitude=float(row["longitude"]),
+            population=int(row["population"]),
         ))
     return tuple(arrondissements)
 

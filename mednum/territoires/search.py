@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Sum
 from django.db.models.signals import post_delete, post_save
 
+from mednum.territoires import arrondissements
 from mednum.territoires.models import CodePostal, Commune, Departement, Region
 from mednum.territoires.text import normalise
 
@@ -124,8 +125,19 @@ def search_communes(query: str | None, limit: int = DEFAULT_LIMIT) -> list[Commu
 
 def communes_json(query: str | None, limit: int = DEFAULT_LIMIT) -> bytes:
     """`search_communes` as the API's JSON array (see `territoires.api.CommuneOut`). Each commune's
-    JSON is written once and kept with the index, so it follows the index's rebuilds."""
-    codes = find_commune_codes(query, limit)
+    JSON is written once and kept with the index, so it follows the index's rebuilds.
+
+    A municipal arrondissement that the text names (« Paris 15e », « lyon 3 », « 13016 », see
+    `arrondissements.depuis_texte`) comes first, with its own postal codes and point, and
+    `arrondissement_de` naming its commune (null for a commune): picked in the home page's
+    suggestions, it starts the search in that arrondissement rather than at the city's town hall."""
+    key = clean_query(query)
+    if not is_searchable(key) or limit < 1:
+        return b"[]"
+    arrondissement = arrondissements.depuis_texte(key)
+    codes = find_commune_codes(query, limit - 1) if arrondissement else find_commune_codes(query, limit)
+    if arrondissement:
+        codes.insert(0, arrondissement.code)
     if not codes:
         return b"[]"
     cache = get_index().json_by_code
@@ -137,12 +149,16 @@ def communes_json(query: str | None, limit: int = DEFAULT_LIMIT) -> bytes:
 
 
 def _communes_json_by_code(codes: list[str]) -> dict[str, bytes]:
-    rows = Commune.objects.filter(pk__in=codes).values_list(
+    """The API's JSON of these communes or arrondissements (an arrondissement takes its département
+    and EPCI from its commune)."""
+    parts = {code: found for code in codes if (found := arrondissements.par_code(code)) is not None}
+    wanted = {code for code in codes if code not in parts} | {a.commune for a in parts.values()}
+    rows = Commune.objects.filter(pk__in=wanted).values_list(
         "code", "nom", "codes_postaux", "departement__code", "departement__nom", "epci__code", "epci__nom",
         "latitude", "longitude", "population",
     )
-    return {
-        code: orjson.dumps({
+    items = {
+        code: {
             "code": code,
             "nom": nom,
             "codes_postaux": [str(postal_code) for postal_code in codes_postaux or ()],
@@ -151,10 +167,26 @@ def _communes_json_by_code(codes: list[str]) -> dict[str, bytes]:
             "latitude": latitude,
             "longitude": longitude,
             "population": population,
-        })
+            "arrondissement_de": None,
+        }
         for code, nom, codes_postaux, departement_code, departement_nom, epci_code, epci_nom, latitude, longitude,
         population in rows
     }
+    written = {code: orjson.dumps(item) for code, item in items.items() if code in codes}
+    for code, arrondissement in parts.items():
+        commune = items.get(arrondissement.commune)
+        if commune is not None:
+            written[code] = orjson.dumps({
+                **commune,
+                "code": code,
+                "nom": arrondissement.nom,
+                "codes_postaux": list(arrondissement.codes_postaux),
+                "latitude": arrondissement.latitude,
+                "longitude": arrondissement.longitude,
+                "population": arrondissement.population,
+                "arrondissement_de": {"code": commune["code"], "nom": commune["nom"]},
+            })
+    return written
 
 
 # --- The index ------------------------------------------------------------------------------------

@@ -354,8 +354,9 @@ def test_on_a_phone_the_results_come_right_after_the_search_box(browser, live_se
 
 
 def test_keyboard_search_from_an_arrondissement_on_the_home_page(page, live_server, donnees):
-    """« Paris 15 » is no commune's name: the suggestions say so and that Enter still searches; Enter
-    then opens the lieux near the 15th arrondissement, nearest first."""
+    """« Paris 15 » is no commune's name: the suggestions offer the 15th arrondissement; chosen with the
+    keyboard, it opens the lieux near it, nearest first. Closing the suggestions and pressing Enter sends
+    the text, which the server reads the same way."""
     region = RegionFactory(code="11", nom="Île-de-France", slug="ile-de-france")
     departement = DepartementFactory(code="75", nom="Paris", slug="paris", region=region, chef_lieu="75056")
     CommuneFactory(code="75056", nom="Paris", slug="paris", codes_postaux=["75001", "75015"], population=2100000,
@@ -365,13 +366,15 @@ def test_keyboard_search_from_an_arrondissement_on_the_home_page(page, live_serv
                        code_postal="75004", latitude="48.8566", longitude="2.3430")
     quinzieme = make_lieu(source_id="peclet", nom="Espace Péclet", code_insee="75115", commune="Paris",
                           code_postal="75015", latitude="48.8416", longitude="2.2999")
-    page.goto(live_server.url + "/")
-    tab_to(page, lambda e: e["id"] == "commune-champ")
-    page.keyboard.type("Paris 15")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[role=status]')].some(s => s.textContent.includes('Entrée pour lancer la recherche'))"
-    )
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/lieux/\?q=Paris\+15$"))
-    assert "Paris 15e arrondissement (75015)" in page.locator("h1").inner_text()
-    assert page.locator(".lieux-resultat h3 a").all_inner_texts()[:2] == [quinzieme.nom, centre.nom]
+    for choose, url in ((["ArrowDown", "Enter"], r"/lieux/\?commune=75115$"), (["Escape", "Enter"], r"/lieux/\?q=Paris\+15$")):
+        page.goto(live_server.url + "/")
+        tab_to(page, lambda e: e["id"] == "commune-champ")
+        page.keyboard.type("Paris 15")
+        first = page.locator("#commune-champ-suggestions [role=option]").first
+        first.wait_for()
+        assert "Paris 15e Arrondissement" in first.inner_text() and "75015" in first.inner_text()
+        for key in choose:
+            page.keyboard.press(key)
+        page.wait_for_url(re.compile(url))
+        assert "Paris 15e arrondissement (75015)" in page.locator("h1").inner_text()
+        assert page.locator(".lieux-resultat h3 a").all_inner_texts()[:2] == [quinzieme.nom, centre.nom]

@@ -308,6 +308,14 @@ def test_choosing_a_commune_leads_to_the_lieux_near_it(client, communes):
     assert "Sète" in page
 
 
+def test_choosing_an_arrondissement_leads_to_the_lieux_near_it(client, db):
+    """The suggestions offer « Paris 15e Arrondissement » (code 75115, no commune of the database): the
+    search then starts from that arrondissement."""
+    assert client.get("/commune/75115/")["Location"] == "/lieux/?commune=75115"
+    assert client.get("/commune/13216/")["Location"] == "/lieux/?commune=13216"
+    assert client.get("/commune/75121/").status_code == 404  # Paris has 20 arrondissements
+
+
 def test_an_address_on_the_home_page_goes_to_the_lieux_search_when_a_geocoder_is_configured(client, communes, settings):
     settings.MEDNUM_GEOCODER_URL = "http://127.0.0.1:9/"  # never called: the lieux search geocodes
     response = client.get("/", {"q": "12 rue de la Mairie 34200 Sète"})

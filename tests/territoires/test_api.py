@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from mednum.territoires import search
+from mednum.territoires import arrondissements, search
 from mednum.territoires.models import CodePostal, Commune, Departement, Epci, Region
 
 URL = "/api/v1/communes"
@@ -41,6 +41,7 @@ class TestWithSampleCommunes:
                 "latitude": 45.4339,
                 "longitude": 4.3903,
                 "population": 173000,
+                "arrondissement_de": None,
             }
         ]
 
@@ -147,6 +148,11 @@ class TestWithSampleCommunes:
         (item,) = get(client, q="floure").json()
         assert (item["nom"], item["latitude"], item["longitude"]) == ("Floure-Village", 43.17, 2.45)
 
+    def test_an_arrondissement_whose_commune_is_not_loaded_is_left_out(self, client):
+        """Without Paris in the database (its département and EPCI unknown), « 75015 » finds nothing."""
+        assert get(client, q="75015").json() == []
+        assert get(client, q="Paris 15e").json() == []
+
     def test_openapi_documents_the_endpoint(self, client):
         schema = client.get("/api/v1/openapi.json").json()
         operation = schema["paths"]["/api/v1/communes"]["get"]
@@ -207,3 +213,50 @@ class TestWithRealTerritories:
     def test_insee_codes(self, client):
         assert result_codes(get(client, q="34301"))[0] == "34301"
         assert result_codes(get(client, q="2A004")) == ["2A004"]
+
+    def test_an_arrondissement_named_comes_first_with_the_departement_and_epci_of_its_commune(self, client):
+        """« Paris 15e » names no commune: the 15th arrondissement is offered, with its own postal code,
+        point and population, and the département and EPCI of Paris."""
+        (paris,) = get(client, q="paris", limit=1).json()
+        quinzieme = arrondissements.par_code("75115")
+        assert get(client, q="Paris 15e").json()[0] == {
+            "code": "75115",
+            "nom": "Paris 15e Arrondissement",
+            "codes_postaux": ["75015"],
+            "departement": {"code": "75", "nom": "Paris"},
+            "epci": paris["epci"],
+            "latitude": quinzieme.latitude,
+            "longitude": quinzieme.longitude,
+            "population": quinzieme.population,
+            "arrondissement_de": {"code": "75056", "nom": "Paris"},
+        }
+        assert paris["code"] == "75056" and paris["epci"]["nom"] == "Métropole du Grand Paris"
+        assert (quinzieme.latitude, quinzieme.longitude) != (paris["latitude"], paris["longitude"])
+        assert 100_000 < quinzieme.population < paris["population"]
+
+    @pytest.mark.parametrize("query, first", [
+        ("75015", ["75115", "75056"]),
+        ("paris 75015", ["75115", "75056"]),
+        ("Lyon 3", ["69383", "69123"]),
+        ("marseille 1er arrondissement", ["13201"]),
+        # 13013 is Marseille 13e's postal code and Belcodène's INSEE code.
+        ("13013", ["13213", "13055", "13013"]),
+    ])
+    def test_arrondissement_first_then_the_communes(self, client, query, first):
+        assert result_codes(get(client, q=query))[: len(first)] == first
+
+    def test_the_arrondissement_counts_in_the_limit(self, client):
+        assert result_codes(get(client, q="75015", limit=1)) == ["75115"]
+        assert result_codes(get(client, q="13013", limit=2)) == ["13213", "13055"]
+
+    def test_a_city_alone_offers_no_arrondissement(self, client):
+        items = get(client, q="marseille", limit=50).json()
+        assert items[0]["code"] == "13055"
+        assert [item for item in items if item["arrondissement_de"] is not None] == []
+
+    def test_an_arrondissement_has_the_documented_fields(self, client):
+        from mednum.territoires.api import CommuneOut, CommuneParenteOut
+
+        (item,) = get(client, q="lyon 3e", limit=1).json()
+        assert set(item) == set(CommuneOut.model_json_schema()["properties"])
+        assert set(item["arrondissement_de"]) == set(CommuneParenteOut.model_json_schema()["properties"])
