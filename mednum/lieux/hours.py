@@ -406,19 +406,26 @@ class JourHoraires:
         return not self.intervalles and not self.commentaires
 
     @property
+    def plages(self) -> list[str]:
+        """The day's opening periods as people read them: « 09:00 – 12:00 », « 14:00 – 18:00 »; or
+        « Ouvert 24 h/24 ». Empty on a day without opening hours."""
+        if self.intervalles == [("00:00", "24:00")]:
+            return ["Ouvert 24 h/24"]
+        return [f"{debut} – {fin}" for debut, fin in self.intervalles]
+
+    @property
+    def remarque(self) -> str:
+        """The day's comments after its periods: « (sur rendez-vous) »; empty when there are none."""
+        return f"({', '.join(self.commentaires)})" if self.intervalles and self.commentaires else ""
+
+    @property
     def libelle(self) -> str:
         if not self.intervalles:
             if self.commentaires:  # « Sur rendez-vous »: neither open hours nor « Fermé »
                 texte = ", ".join(self.commentaires)
                 return texte[:1].upper() + texte[1:]
             return "Fermé"
-        if self.intervalles == [("00:00", "24:00")]:
-            texte = "Ouvert 24 h/24"
-        else:
-            texte = ", ".join(f"{debut} – {fin}" for debut, fin in self.intervalles)
-        if self.commentaires:
-            texte += " (" + ", ".join(self.commentaires) + ")"
-        return texte
+        return " ".join(filter(None, (", ".join(self.plages), self.remarque)))
 
 
 @dataclass

@@ -946,7 +946,10 @@ def lire_horaires(lieu: Lieu, now=None) -> dict:
         "libelle": etat.libelle if valide else "",
         "ouvert": etat.ouvert,
         "semaine": [
-            {"jour": jour.nom.capitalize(), "plages": jour.libelle, "aujourdhui": jour.aujourd_hui}
+            # Each period unbroken, the line breaking between them on a phone (« 09:00 – 12:00, » then
+            # « 14:00 – 18:00 »); a day without periods says « Fermé » or its comment.
+            {"jour": jour.nom.capitalize(), "plages": jour.plages or [jour.libelle], "remarque": jour.remarque,
+             "aujourdhui": jour.aujourd_hui}
             for jour in week.jours
         ],
         "remarque": week.message if valide else "",

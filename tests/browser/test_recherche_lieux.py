@@ -266,6 +266,33 @@ def test_table_of_services_fits_a_phone_screen(browser, live_server, donnees):
         context.close()
 
 
+def test_tables_fit_a_phone_screen(browser, live_server, donnees):
+    """The tables' cells kept their text on one line: at 360 px the afternoon hours of the lieu page
+    were cut off, and the widget's parameters needed a sideways scroll. Each period of the week's
+    hours stays whole and the line breaks between them."""
+    context = browser.new_context(viewport={"width": 320, "height": 700}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        lieu = donnees["lieux"][0]
+        for path in (f"/lieux/{lieu.slug}-{lieu.pk}/", "/widget/integrer/", "/territoires/communes/sete/"):
+            page.goto(live_server.url + path)
+            widths = page.evaluate(
+                "() => [...document.querySelectorAll('.fr-table__container')].map(c => [c.scrollWidth, c.clientWidth])"
+            )
+            assert widths and all(scroll <= client for scroll, client in widths), (path, widths)
+        page.goto(live_server.url + f"/lieux/{lieu.slug}-{lieu.pk}/")
+        monday = page.locator(".lieux-horaires tbody td").first
+        assert monday.inner_text() == "09:00 – 12:00, 14:00 – 18:00"
+        periods = monday.locator(".lieux-horaires__plage")
+        assert periods.count() == 2
+        # On two lines, each period on one.
+        tops = [periods.nth(i).evaluate("e => [e.getClientRects().length, e.getBoundingClientRect().top]")
+                for i in range(2)]
+        assert tops[0][0] == tops[1][0] == 1 and tops[0][1] < tops[1][1], tops
+    finally:
+        context.close()
+
+
 def test_links_of_the_results_and_the_lieu_page_are_large_enough_to_touch(browser, live_server, donnees):
     """« Itinéraire », « Aller aux résultats » and « Voir sur OpenStreetMap » were 21 px high on a phone
     (WCAG 2.2 asks for 24 × 24 CSS px)."""

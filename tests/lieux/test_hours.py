@@ -251,6 +251,18 @@ def test_comments_inside_rules_are_unchanged():
     assert hours.semaine(texte, DIMANCHE_3H).jours[0].libelle == "09:00 – 12:00 (sur rendez-vous)"
 
 
+def test_periods_of_a_day_for_the_week_table():
+    """The lieu page lays out each period unbroken (`plages`), then the day's comment (`remarque`)."""
+    texte = 'Mo 09:00-12:00,14:00-18:00 "sur rendez-vous"; Tu 00:00-24:00; We "sur rendez-vous"'
+    lundi, mardi, mercredi, jeudi = hours.semaine(texte, DIMANCHE_3H).jours[:4]
+    assert lundi.plages == ["09:00 – 12:00", "14:00 – 18:00"]
+    assert lundi.remarque == "(sur rendez-vous)"
+    assert lundi.libelle == "09:00 – 12:00, 14:00 – 18:00 (sur rendez-vous)"
+    assert (mardi.plages, mardi.remarque, mardi.libelle) == (["Ouvert 24 h/24"], "", "Ouvert 24 h/24")
+    assert (mercredi.plages, mercredi.remarque, mercredi.libelle) == ([], "", "Sur rendez-vous")
+    assert (jeudi.plages, jeudi.remarque, jeudi.libelle) == ([], "", "Fermé")
+
+
 LUNDI_30_NOVEMBRE_13H = datetime(2026, 11, 30, 13, 0, tzinfo=PARIS)
 
 

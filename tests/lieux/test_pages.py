@@ -48,6 +48,7 @@ def text(response) -> str:
     """The page's visible text, tags removed, spaces collapsed (what a person reads)."""
     html = response.content.decode()
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"</?(span|a|strong|b|em|abbr)\b[^>]*>", "", html)  # inline: no space of their own
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
 
 
