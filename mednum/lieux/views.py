@@ -502,6 +502,8 @@ def contexte_recherche(request, r: Recherche, *, action: str) -> dict:
         "lat": origine.latitude if origine and origine.latitude is not None else 46.6,
         "lon": origine.longitude if origine and origine.longitude is not None else 2.4,
         "zoom": zoom_pour_rayon(r.rayon_km) if origine and origine.latitude is not None else 4.6,
+        # The list's distance, drawn as a circle around its starting point.
+        "rayon_km": r.rayon_km if page is not None else None,
         "style_url": settings.MEDNUM_MAP_STYLE_URL,
     }
     rayon_suggere = page.rayon_suggere_km if page else None

@@ -13,6 +13,7 @@ import re
 import pytest
 from django.core.cache import cache
 
+from mednum.geo.distance import haversine_km
 from mednum.territoires import search as communes_search
 from tests.browser.axe import check_axe
 from tests.factories import CommuneFactory, DepartementFactory, RegionFactory, make_lieu
@@ -153,8 +154,13 @@ def test_map_draws_server_clusters(page, live_server, donnees):
     assert sum(c["nombre"] for c in clusters) >= 12
     labels = page.locator(".lieux-carte__compte").all_inner_texts()
     assert any(int(label) >= 2 for label in labels if label.isdigit()), labels
+    # The list's distance (10 km by default) is a circle around Sète: the map also shows farther lieux.
+    ring = page.evaluate("() => window.mednumCarte.getStyle().sources.rayon.data.geometry.coordinates")
+    distances = [haversine_km(SETE[0], SETE[1], lat, lon) for lon, lat in ring]
+    assert len(ring) > 60 and all(abs(km - 10) < 0.05 for km in distances), (min(distances), max(distances))
+    assert page.evaluate("() => window.mednumCarte.getLayer('rayon').type") == "line"
     # The map's text alternative, and the list still there.
-    assert "La carte reprend la liste des résultats" in page.locator("#carte-description").inner_text()
+    assert "le cercle bleu marque la distance choisie (10 km)" in page.locator("#carte-description").inner_text()
     assert page.locator("#carte-maplibre").get_attribute("aria-label")
     assert page.locator(".lieux-resultat").count() == 13
     # Clicking a cluster zooms in.
@@ -169,6 +175,29 @@ def test_map_draws_server_clusters(page, live_server, donnees):
     page.mouse.click(point["x"], point["y"])
     page.wait_for_function(f"() => window.mednumCarte.getZoom() > {zoom + 1}", timeout=5000)
     assert not errors, errors
+
+
+def test_map_counts_the_lieux_of_its_visible_part(page, live_server, donnees):
+    """The server's clusters cover whole cells of its grid: with Frontignan just beyond the map's east
+    edge, the map said « 13 lieux dans cette partie de la carte » where 12 were drawn."""
+    page.goto(live_server.url + "/lieux/?commune=34301")
+    page.wait_for_function("() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null",
+                           timeout=15000)
+    loads = page.evaluate("window.mednumCarteEtat.chargements")
+    # Zoom 10.3 (grid clusters), the east edge at 3.745°: Sète's lieux inside, Frontignan (3.7561°) out.
+    bounds = page.evaluate(
+        """() => { const m = window.mednumCarte; m.jumpTo({center: [3.6928, 43.4028], zoom: 10.3});
+                   const b = m.getBounds(); const half = (b.getEast() - b.getWest()) / 2;
+                   m.jumpTo({center: [3.745 - half, 43.4028]});
+                   const v = m.getBounds(); return [v.getWest(), v.getSouth(), v.getEast(), v.getNorth()]; }"""
+    )
+    page.wait_for_function(f"() => window.mednumCarteEtat.chargements > {loads}", timeout=15000)
+    west, south, east, north = bounds
+    positions = [(float(lieu.latitude), float(lieu.longitude)) for lieu in donnees["lieux"]] + [(43.4483, 3.7561)]
+    inside = [p for p in positions if south <= p[0] <= north and west <= p[1] <= east]
+    assert len(inside) == 12 and east < 3.7561, (bounds, len(inside))
+    page.wait_for_function("() => /lieux? dans cette partie/.test(document.querySelector('#carte-etat').textContent)")
+    assert page.locator("#carte-etat").inner_text() == "12 lieux dans cette partie de la carte."
 
 
 def test_axe_no_serious_violations(page, live_server, donnees):

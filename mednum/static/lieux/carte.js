@@ -53,20 +53,21 @@
 
   function ajouterContours() {
     if (d.styleUrl || map.getSource("departements")) return;
+    var dessous = map.getLayer("rayon") ? "rayon" : "groupes";
     var attribution = "Contours : IGN, ADMIN EXPRESS (Licence Ouverte 2.0)";
     map.addSource("regions", { type: "geojson", data: d.regions, attribution: attribution });
     map.addSource("departements", { type: "geojson", data: d.departements, attribution: attribution });
     map.addLayer({
       id: "departements-surface", type: "fill", source: "departements", paint: { "fill-color": "#fbfbfb" }
-    }, "groupes");
+    }, dessous);
     map.addLayer({
       id: "departements-contour", type: "line", source: "departements", minzoom: 5,
       paint: { "line-color": "#929292", "line-width": ["interpolate", ["linear"], ["zoom"], 5, 0.4, 10, 1.2] }
-    }, "groupes");
+    }, dessous);
     map.addLayer({
       id: "regions-contour", type: "line", source: "regions",
       paint: { "line-color": "#6a6af4", "line-width": ["interpolate", ["linear"], ["zoom"], 3, 0.8, 10, 2] }
-    }, "groupes");
+    }, dessous);
   }
 
   var options = {
@@ -117,7 +118,31 @@
   var controleur = null;
   var minuteur = null;
 
+  /* The list's distance around its starting point (`data-rayon-km`), as a circle: the list holds the
+   * lieux inside it, the map every lieu of its visible part. Flat-earth offsets: under 0.1 % off at 100 km. */
+  function cercle(lon, lat, km) {
+    var coordonnees = [];
+    var angle = km / 6371.0088;
+    var cosLat = Math.cos(lat * Math.PI / 180);
+    for (var i = 0; i <= 96; i += 1) {
+      var a = 2 * Math.PI * i / 96;
+      coordonnees.push([
+        lon + angle * Math.sin(a) / cosLat * 180 / Math.PI,
+        lat + angle * Math.cos(a) * 180 / Math.PI
+      ]);
+    }
+    return { type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: coordonnees } };
+  }
+
   function ajouterCouches() {
+    var rayon = parseFloat(d.rayonKm);
+    if (rayon > 0) {
+      map.addSource("rayon", { type: "geojson", data: cercle(parseFloat(d.lon), parseFloat(d.lat), rayon) });
+      map.addLayer({
+        id: "rayon", type: "line", source: "rayon",
+        paint: { "line-color": BLEU, "line-width": 2, "line-dasharray": [3, 2] }
+      });
+    }
     map.addSource("resultats", { type: "geojson", data: VIDE });
     map.addLayer({
       id: "groupes",
@@ -178,9 +203,19 @@
     });
   }
 
+  /* How many lieux the visible part holds. The server's clusters cover whole cells of its grid, up to
+   * a cell beyond the edges of the map: counted from what lies within the map's bounds. */
+  function nombreVisible(collection) {
+    if (collection.mode === "regions" || collection.mode === "departements") return collection.nombre;
+    var limites = map.getBounds();
+    return collection.features.reduce(function (n, f) {
+      return limites.contains(f.geometry.coordinates) ? n + f.properties.nombre : n;
+    }, 0);
+  }
+
   function dire(collection) {
     if (!etatTexte) return;
-    var n = collection.nombre;
+    var n = nombreVisible(collection);
     var texte = n === 0 ? "Aucun lieu dans cette partie de la carte." : n + (n > 1 ? " lieux" : " lieu") + " dans cette partie de la carte";
     if (collection.mode === "regions") texte += " (nombres par région)";
     else if (collection.mode === "departements") texte += " (nombres par département)";
