@@ -382,8 +382,18 @@ def test_map_gets_the_same_filters(client, sete):
     html = unescape(response.content.decode())
     assert 'id="carte"' in html and "hidden" in html
     assert 'data-filtres="services=Aide+aux+d%C3%A9marches+administratives"' in html
-    assert "La carte reprend la liste des résultats" in html
+    assert 'data-rayon-km="10"' in html
+    assert "le cercle bleu marque la distance choisie (10 km)" in html
     assert 'aria-label="Carte des lieux de médiation numérique"' in html
+    # Another distance, the same circle's.
+    html = unescape(client.get(reverse("lieux:recherche"), {"commune": "34301", "rayon": "20"}).content.decode())
+    assert 'data-rayon-km="20"' in html and "(20 km)" in html
+
+
+def test_map_without_a_search_has_no_circle(client, sete):
+    html = unescape(client.get(reverse("lieux:recherche")).content.decode())
+    assert 'data-rayon-km=""' in html
+    assert "La carte reprend la liste des résultats ci-dessus ; à l’échelle de la France" in html
 
 
 def test_merged_lieux_are_not_listed(client, sete):
