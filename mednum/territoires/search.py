@@ -135,9 +135,10 @@ def communes_json(query: str | None, limit: int = DEFAULT_LIMIT) -> bytes:
     if not is_searchable(key) or limit < 1:
         return b"[]"
     arrondissement = arrondissements.depuis_texte(key)
-    codes = find_commune_codes(query, limit - 1) if arrondissement else find_commune_codes(query, limit)
-    if arrondissement:
-        codes.insert(0, arrondissement.code)
+    room = min(limit, MAX_LIMIT) - (arrondissement is not None)
+    codes = get_index().lookup(key, room) if room > 0 else []
+    if arrondissement is not None:
+        codes = [arrondissement.code, *codes]
     if not codes:
         return b"[]"
     cache = get_index().json_by_code

@@ -377,6 +377,19 @@ def test_pagination(client, sete):
     assert result_names(client.get(url, {"commune": "34301", "page": "99"}))[0] == "Lieu 00"
 
 
+def test_week_table_keeps_each_period_whole_and_lets_comments_wrap(client, sete):
+    """A period is never broken across lines (`lieux-horaires__plage`, no wrapping); a day's comment is
+    free text, which may be long: it wraps."""
+    commentaire = "sur rendez-vous uniquement, appeler la veille avant midi"
+    lieu = lieu_a(43.4030, 3.6930, 1, horaires=f'Mo 09:00-12:00,14:00-18:00 "apporter une pièce"; We "{commentaire}"')
+    html = unescape(client.get(reverse("lieux:detail", args=[f"{lieu.slug}-{lieu.pk}"])).content.decode())
+    cells = re.findall(r"<td>(.*?)</td>", html.split('class="fr-table__content"', 1)[1])
+    assert cells[0] == ('<span class="lieux-horaires__plage">09:00 – 12:00</span>, '
+                        '<span class="lieux-horaires__plage">14:00 – 18:00</span> (apporter une pièce)')
+    assert cells[1] == "Fermé"
+    assert cells[2] == "Sur rendez-vous uniquement, appeler la veille avant midi"
+
+
 def test_map_gets_the_same_filters(client, sete):
     response = client.get(reverse("lieux:recherche"), {"commune": "34301", "services": DEMARCHES})
     html = unescape(response.content.decode())
