@@ -9,6 +9,7 @@
 """
 
 import re
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.cache import cache
@@ -407,6 +408,26 @@ def test_on_a_phone_the_results_come_right_after_the_search_box(browser, live_se
             assert page.locator("#filtre-services-0").is_visible(), options
         finally:
             context.close()
+
+
+def test_choosing_a_suggested_commune_on_the_results_page_keeps_the_filters(page, live_server, donnees):
+    """The results page's box suggests communes as the home page's does; the one chosen with the
+    keyboard starts a new search with the filters already set."""
+    page.goto(live_server.url + "/lieux/?" + urlencode({"commune": "34301", "services": DEMARCHES}))
+    assert "Sète" in page.locator("h1").inner_text()
+    page.locator("#recherche-q").fill("")
+    page.locator("#recherche-q").focus()
+    page.keyboard.type("Frontig")
+    option = page.locator("#recherche-q-suggestions [role=option]").first
+    option.wait_for()
+    assert "Frontignan" in option.inner_text() and "34110" in option.inner_text()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"commune=34108"))
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["commune"] == ["34108"] and query["services"] == [DEMARCHES] and query["q"] == ["Frontignan"]
+    assert "Frontignan (34110)" in page.locator("h1").inner_text()
+    assert page.locator(".lieux-resultat h3 a").all_inner_texts()[0] == "Médiathèque de Frontignan"
 
 
 def test_keyboard_search_from_an_arrondissement_on_the_home_page(page, live_server, donnees):
