@@ -2,6 +2,8 @@
  *
  * - « Me géolocaliser » (with site/js/geolocalisation.js, loaded before): fills `lat`/`lon` and submits
  *   the form (the button stays hidden when the browser cannot locate, and without JavaScript);
+ * - a commune chosen among the box's suggestions (site/js/commune-autocomplete.js) starts a new
+ *   search from it (its code in `commune`), the filters unchanged;
  * - shows the « Voir sur la carte / Voir la liste » switch (its links keep the whole search).
  */
 (function () {
@@ -37,6 +39,11 @@
       }
     );
   }
+
+  form.addEventListener("mednum:commune-choisie", function (event) {
+    champCache("commune", event.detail.code);
+    form.submit();
+  });
 
   var vues = document.getElementById("choix-vue");
   if (vues && document.getElementById("carte")) vues.hidden = false;

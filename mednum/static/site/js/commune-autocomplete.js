@@ -7,10 +7,10 @@
  * suggestions is announced through a polite live region.
  *
  * Enhancement only: without JavaScript the form is a plain GET form and the server lists the
- * communes. Used on inputs carrying `data-commune-autocomplete`, `data-api-url` and either
- * `data-commune-url` (a commune page URL whose code is written 00000: the choice opens it) or
- * `data-commune-champ` (the name of the form's field that takes the chosen code: the form is sent
- * with it, its other fields, such as the search's filters, unchanged).
+ * communes. Used on inputs carrying `data-commune-autocomplete`, `data-api-url` and, optionally,
+ * `data-commune-url` (a commune page URL whose code is written 00000): the choice opens it. Without
+ * it, the input dispatches a bubbling `mednum:commune-choisie` event whose `detail` is the commune
+ * chosen (an item of the API), for the page's own script to use.
  */
 (function () {
   "use strict";
@@ -40,7 +40,6 @@
   function setup(input) {
     var apiUrl = input.getAttribute("data-api-url");
     var communeUrl = input.getAttribute("data-commune-url");
-    var communeChamp = input.getAttribute("data-commune-champ");
     var listId = input.id + "-suggestions";
     var items = [];
     var active = -1;
@@ -117,21 +116,8 @@
       close();
       if (communeUrl) {
         window.location.assign(communeUrl.replace("00000", encodeURIComponent(commune.code)));
-        return;
-      }
-      var form = input.form;
-      var champ = form.querySelector('input[type="hidden"][name="' + communeChamp + '"]');
-      if (!champ) {
-        champ = document.createElement("input");
-        champ.type = "hidden";
-        champ.name = communeChamp;
-        form.appendChild(champ);
-      }
-      champ.value = commune.code;
-      if (form.requestSubmit) {
-        form.requestSubmit();
       } else {
-        form.submit();
+        input.dispatchEvent(new CustomEvent("mednum:commune-choisie", { bubbles: true, detail: commune }));
       }
     }
 
