@@ -947,13 +947,7 @@ def lire_horaires(lieu: Lieu, now=None) -> dict:
         "brut": lieu.horaires,
         "libelle": etat.libelle if valide else "",
         "ouvert": etat.ouvert,
-        "semaine": [
-            # Each period unbroken, the line breaking between them on a phone (« 09:00 – 12:00, » then
-            # « 14:00 – 18:00 »); a day without periods says « Fermé » or its comment (`libelle`).
-            {"jour": jour.nom.capitalize(), "plages": jour.plages, "remarque": jour.remarque,
-             "libelle": jour.libelle, "aujourdhui": jour.aujourd_hui}
-            for jour in week.jours
-        ],
+        "semaine": week.jours,  # hours.JourHoraires: the page lays out `plages`, `remarque`, `libelle`
         "remarque": week.message if valide else "",
     }
 

@@ -379,15 +379,26 @@ def test_pagination(client, sete):
 
 def test_week_table_keeps_each_period_whole_and_lets_comments_wrap(client, sete):
     """A period is never broken across lines (`lieux-horaires__plage`, no wrapping); a day's comment is
-    free text, which may be long: it wraps."""
+    free text, which may be long: it wraps. Today's row is marked."""
+    from zoneinfo import ZoneInfo
+
+    from mednum.lieux.hours import FUSEAU_PAR_DEFAUT, JOURS
+
+    def jour():
+        return JOURS[datetime.datetime.now(ZoneInfo(FUSEAU_PAR_DEFAUT)).weekday()]
+
     commentaire = "sur rendez-vous uniquement, appeler la veille avant midi"
     lieu = lieu_a(43.4030, 3.6930, 1, horaires=f'Mo 09:00-12:00,14:00-18:00 "apporter une pièce"; We "{commentaire}"')
+    avant = jour()  # the day read before and after the request, in case midnight passed
     html = unescape(client.get(reverse("lieux:detail", args=[f"{lieu.slug}-{lieu.pk}"])).content.decode())
+    jours = {avant, jour()}
     cells = re.findall(r"<td>(.*?)</td>", html.split('class="fr-table__content"', 1)[1])
     assert cells[0] == ('<span class="lieux-horaires__plage">09:00 – 12:00</span>, '
                         '<span class="lieux-horaires__plage">14:00 – 18:00</span> (apporter une pièce)')
     assert cells[1] == "Fermé"
     assert cells[2] == "Sur rendez-vous uniquement, appeler la veille avant midi"
+    today = re.findall(r'<tr class="lieux-horaires__aujourdhui"><th scope="row">(\w+) <span[^>]*>\(aujourd’hui\)', html)
+    assert len(today) == 1 and today[0].lower() in jours, today
 
 
 def test_map_gets_the_same_filters(client, sete):
