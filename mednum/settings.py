@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "axes",
     "simple_history",
     "django_tasks",
+    "django_tasks_db",
     # Django Ninja as an app: the API documentation page uses its bundled Swagger UI static files
     # (no script or style from another site) and mednum/templates/ninja/swagger.html.
     "ninja",
@@ -161,6 +162,9 @@ CACHES = {
     }
 }
 
+# Background work (django-tasks). By default a task runs at once, in the request that asks for it: enough
+# for `make run`. In production, MEDNUM_TASKS_BACKEND=django_tasks_db.DatabaseBackend keeps tasks in the
+# database and `manage.py db_worker` runs them (large uploaded imports, with their progress page).
 TASKS = {"default": {"BACKEND": os.environ.get("MEDNUM_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")}}
 
 # --- Accounts -------------------------------------------------------------------------------------

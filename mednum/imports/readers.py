@@ -93,7 +93,7 @@ class FileInfo:
             return True
         if self.encoding.startswith("utf-16"):
             return True
-        return _count_byte(self.path, b'"') % 2 == 1
+        return count_byte(self.path, b'"') % 2 == 1
 
     @property
     def encoding_label(self) -> str:
@@ -155,7 +155,8 @@ def _validate(path: Path, encoding: str) -> tuple[int, int, bool] | None:
             offset += len(chunk)
 
 
-def _count_byte(path: Path, byte: bytes) -> int:
+def count_byte(path: Path, byte: bytes) -> int:
+    """How many times `byte` occurs in the file (read in chunks, at disk speed)."""
     count = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):

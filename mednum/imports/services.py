@@ -12,15 +12,16 @@ logger = logging.getLogger(__name__)
 
 
 def run_import(path, source: str, *, mapping=None, dry_run=False, all_or_nothing=False, report_path=None,
-               delete_file=True) -> ImportReport:
+               delete_file=True, progress=None) -> ImportReport:
     """`import_lieux` with the configured geocoder, never raising: an unexpected error becomes the report's error.
 
-    The uploaded copy at `path` is deleted afterwards unless `delete_file` is false.
+    The uploaded copy at `path` is deleted afterwards unless `delete_file` is false. `progress` is the
+    import's progress callback (`engine.ProgressCallback`), if any.
     """
     try:
         report = import_lieux(
             path, source, mapping=mapping, dry_run=dry_run, all_or_nothing=all_or_nothing,
-            geocoder=geocoder_from_settings(), report_path=report_path,
+            geocoder=geocoder_from_settings(), report_path=report_path, progress=progress,
         )
     except Exception as error:  # noqa: BLE001 - the page must show a message, never a server error
         logger.exception("Import de %s impossible", path)

@@ -1,4 +1,5 @@
-"""Staff pages: upload a file of lieux, see the import report, download the rejected rows as CSV."""
+"""Staff pages: upload a file of lieux, follow a large one imported in the background, see the import
+report, download the rejected rows as CSV."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from mednum.imports import progression
 from mednum.imports.engine import ImportReport
 from mednum.imports.forms import SYNC_MAX_BYTES, ImportForm, mapping_path
 from mednum.imports.services import run_import
@@ -40,6 +43,10 @@ def _imports_dir() -> Path:
 
 def _report_path(token: str) -> Path:
     return _imports_dir() / "rapports" / f"{token}.csv"
+
+
+def _progress_path(token: str) -> Path:
+    return _imports_dir() / "progression" / f"{token}.json"
 
 
 def _check(request) -> None:
@@ -91,6 +98,8 @@ def import_view(request):
             handle.write(chunk)
     report_path = _report_path(token)
     report_path.parent.mkdir(parents=True, exist_ok=True)
+    progress_path = _progress_path(token)
+    progress_path.parent.mkdir(parents=True, exist_ok=True)
     mapping = mapping_path(form.cleaned_data["mapping"])
     arguments = {
         "source": form.cleaned_data["source"],
@@ -106,7 +115,8 @@ def import_view(request):
     from mednum.imports.tasks import import_file_task
 
     try:
-        result = import_file_task.enqueue(str(stored), mapping=str(mapping) if mapping else None, **arguments)
+        result = import_file_task.enqueue(str(stored), mapping=str(mapping) if mapping else None,
+                                          progress_path=str(progress_path), **arguments)
     except Exception:  # noqa: BLE001 - never a server error for an upload
         logger.exception("Mise en file de l'import impossible")
         stored.unlink(missing_ok=True)
@@ -129,22 +139,50 @@ def _task_report(result, source: str) -> ImportReport:
     return report
 
 
-@login_required
-def import_progress(request, result_id: str, token: str):
-    """Page shown while a large file is imported in the background; it refreshes itself."""
-    _check(request)
-    if not _TOKEN.match(token):
-        raise Http404
+def _task_result(result_id: str):
     from mednum.imports.tasks import import_file_task
 
     try:
-        result = import_file_task.get_result(result_id)
+        return import_file_task.get_result(result_id)
     except Exception:  # noqa: BLE001 - unknown id, or a backend that cannot tell
         raise Http404 from None
+
+
+def _suivi(result, token: str) -> dict:
+    """Where a background import stands (`progression.suivi`), for its page and for the page's script."""
+    from django_tasks import TaskResultStatus
+
+    if result.is_finished:
+        return progression.suivi_termine()
+    if result.status == TaskResultStatus.READY:
+        return progression.suivi(None, timezone.now(), en_file_depuis=result.enqueued_at)
+    return progression.suivi(progression.lire(_progress_path(token)), timezone.now())
+
+
+@login_required
+def import_progress(request, result_id: str, token: str):
+    """Page shown while a large file is imported in the background: where the import stands (its script
+    follows it, see `import_progress_etat`), then the report once it is done."""
+    _check(request)
+    if not _TOKEN.match(token):
+        raise Http404
+    result = _task_result(result_id)
     if not result.is_finished:
-        return render(request, "imports/en_cours.html", {"result_id": result_id})
+        context = {"suivi": _suivi(result, token), "etat_url": reverse("imports:suivi_etat", args=[result_id, token])}
+        return render(request, "imports/en_cours.html", context)
     report = _task_report(result, "")
     return _render_report(request, ImportForm(), report, token)
+
+
+@login_required
+def import_progress_etat(request, result_id: str, token: str):
+    """Where a background import stands, as JSON for its page's script (see `progression.suivi`)."""
+    _check(request)
+    if not _TOKEN.match(token):
+        raise Http404
+    response = JsonResponse(_suivi(_task_result(result_id), token), json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

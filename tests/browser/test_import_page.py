@@ -51,3 +51,44 @@ def test_import_page_with_the_keyboard_and_its_report(moderateur, live_server, t
     assert "nom" in page.locator("#lignes-rejetees").inner_text()
     assert "pas-un-courriel" in page.locator("#valeurs-corrigees").inner_text()
     check_axe(page, "rapport d'import")
+
+
+def test_a_background_import_is_followed_on_its_page_then_shows_its_report(moderateur, live_server, tmp_path,
+                                                                          settings, monkeypatch):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from mednum.imports import views
+    from mednum.imports.progression import ProgressFile
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    monkeypatch.setattr(views, "SYNC_MAX_BYTES", 100)  # every file goes to the background
+    page = moderateur
+    path = tmp_path / "lieux.csv"
+    path.write_text(csv_text([row(1), row(2)]), encoding="utf-8")
+
+    page.goto(live_server.url + "/gestion/import/")
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.locator("input[name=source]").fill("Réseau test")
+    page.locator("input[name=source]").press("Enter")
+    page.wait_for_url("**/gestion/import/suivi/**")
+    assert "attend son tour" in page.locator("#suivi-texte").inner_text()
+    assert page.locator("#suivi-actualiser").is_hidden()  # the script follows the import: no link to reload
+    check_axe(page, "suivi d'un import")
+    page.evaluate("window.memePage = true")
+
+    # A worker takes the import and writes its progress: the page shows it without being loaded again,
+    # and tells screen readers.
+    DBTaskResult.objects.update(status="RUNNING")
+    token = page.url.rstrip("/").split("/")[-1]
+    ProgressFile(views._progress_path(token))("import", 34_000, 100_000, 3.0)
+    page.wait_for_function("document.getElementById('suivi-barre').value === 34")
+    assert page.locator("#suivi-texte").inner_text() == "Import des lignes : 34\u202f000 lignes sur 100\u202f000 (34 %)"
+    assert page.locator("#suivi-annonce").inner_text() == page.locator("#suivi-texte").inner_text()
+    assert page.evaluate("window.memePage") is True
+
+    DBTaskResult.objects.update(status="READY")
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=0)
+    page.wait_for_selector("#rapport-titre")
+    assert page.locator("#rapport-titre").inner_text() == "Import terminé"
+    assert "Lieux créés : 2" in page.locator("main").inner_text()

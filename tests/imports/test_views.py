@@ -204,3 +204,120 @@ def test_uploaded_copy_is_not_kept(staff_client, settings):
 
     post(staff_client, csv_text([row(1)]).encode())
     assert list((Path(settings.MEDIA_ROOT) / "imports" / "fichiers").iterdir()) == []
+
+
+# --- large files through the database task backend and its worker (`manage.py db_worker`) -------------
+
+
+@pytest.fixture
+def taches_en_base(settings, monkeypatch):
+    """Tasks kept in the database, as in production; every file goes to the background."""
+    from mednum.imports import views
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    monkeypatch.setattr(views, "SYNC_MAX_BYTES", 100)
+
+
+def run_worker():
+    from django.core.management import call_command
+
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=0)
+
+
+# The worker closes the connection between tasks (as after a request), which ends a test's transaction.
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_waits_for_the_worker_then_its_page_shows_the_report(staff_client, taches_en_base, settings,
+                                                                           monkeypatch):
+    from pathlib import Path
+
+    from mednum.imports import progression
+
+    states = []
+    keep = progression.ProgressFile.__call__
+
+    def spy(self, stage, rows, total, elapsed):
+        keep(self, stage, rows, total, elapsed)
+        states.append((self.path.parent.name, progression.lire(self.path)))
+
+    monkeypatch.setattr(progression.ProgressFile, "__call__", spy)
+    response = post(staff_client, csv_text([row(1), row(2)]).encode())
+    assert response.status_code == 302
+    suivi = response["Location"]
+    assert suivi.startswith("/gestion/import/suivi/")
+    page = staff_client.get(suivi).content.decode()
+    assert "Import en cours" in page and "L&#x27;import attend son tour" in page
+    assert Lieu.objects.count() == 0
+    etat = staff_client.get(suivi + "etat.json")
+    assert etat["Cache-Control"] == "no-store"
+    assert etat.json() == {"termine": False, "etape": "attente", "pourcentage": None, "immobile": False,
+                           "texte": "L'import attend son tour : il commencera dès que le traitement en "
+                                    "arrière-plan sera libre."}
+
+    run_worker()
+
+    assert Lieu.objects.count() == 2
+    # While it ran, the import kept its progress where the page reads it (a CSV file's rows are counted
+    # on its lines).
+    assert ("progression", progression.Progression("import", 2, 2, states[-1][1].maj, estime=True)) in states
+    assert staff_client.get(suivi + "etat.json").json()["termine"] is True
+    page = staff_client.get(suivi).content.decode()
+    assert "Import terminé" in page and "Lieux créés : 2" in page
+    imports = Path(settings.MEDIA_ROOT) / "imports"
+    assert list((imports / "fichiers").iterdir()) == [] and list((imports / "progression").iterdir()) == []
+
+
+def test_the_page_of_a_running_import_shows_its_progress(staff_client, taches_en_base, settings):
+    import time
+    from pathlib import Path
+
+    from django_tasks_db.models import DBTaskResult
+
+    from mednum.imports.progression import IMMOBILE_APRES_S, ProgressFile
+
+    suivi = post(staff_client, csv_text([row(1)]).encode())["Location"]
+    token = suivi.rstrip("/").split("/")[-1]
+    DBTaskResult.objects.update(status="RUNNING")  # taken by a worker, which has not written its progress yet
+    assert "L&#x27;import a commencé." in staff_client.get(suivi).content.decode()
+
+    progress = ProgressFile(Path(settings.MEDIA_ROOT) / "imports" / "progression" / f"{token}.json")
+    progress("import", 34_000, 100_000, 12.0)
+    page = staff_client.get(suivi).content.decode()
+    assert "Import des lignes : 34\u202f000 lignes sur 100\u202f000 (34 %)" in page
+    assert '<progress class="imports-suivi__barre" id="suivi-barre" max="100" value="34">' in page
+    etat = staff_client.get(suivi + "etat.json").json()
+    assert (etat["etape"], etat["pourcentage"], etat["immobile"]) == ("import", 34, False)
+
+    # No news for longer than a worker would take between two states: it may have been stopped.
+    progress.clock = lambda: time.time() - IMMOBILE_APRES_S - 200
+    progress("validation", 10, None, 1.0)
+    etat = staff_client.get(suivi + "etat.json").json()
+    assert etat["immobile"] is True and etat["pourcentage"] is None
+    assert "n'avance plus depuis 5 minutes" in etat["texte"] and "relancez-le" in etat["texte"]
+    page = staff_client.get(suivi).content.decode()
+    assert 'id="suivi-immobile" hidden' not in page and "<progress" in page and 'value="' not in page.split(
+        'id="suivi-barre"')[1].split(">")[0]
+
+
+def test_an_import_no_worker_takes_says_so(staff_client, taches_en_base):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    suivi = post(staff_client, csv_text([row(1)]).encode())["Location"]
+    DBTaskResult.objects.update(enqueued_at=timezone.now() - timedelta(minutes=7))
+    etat = staff_client.get(suivi + "etat.json").json()
+    assert etat["immobile"] is True and "attend depuis 7 minutes" in etat["texte"]
+    assert "Prévenez l&#x27;équipe technique" in staff_client.get(suivi).content.decode()
+
+
+def test_the_follow_up_needs_the_permission_the_task_and_its_token(client, staff_client, taches_en_base):
+    suivi = post(staff_client, csv_text([row(1)]).encode())["Location"]
+    result_id, token = suivi.rstrip("/").split("/")[-2:]
+    other = client.__class__()
+    other.force_login(UserFactory())
+    assert other.get(suivi).status_code == 403 and other.get(suivi + "etat.json").status_code == 403
+    assert client.__class__().get(suivi + "etat.json").status_code == 302  # to the sign-in page
+    unknown = "00000000-0000-0000-0000-000000000000"
+    assert staff_client.get(f"/gestion/import/suivi/{unknown}/{token}/etat.json").status_code == 404
+    assert staff_client.get(f"/gestion/import/suivi/{result_id}/pas-un-jeton/").status_code == 404
