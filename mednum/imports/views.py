@@ -160,6 +160,7 @@ def _suivi(result, token: str) -> dict:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD"])
 def import_progress(request, result_id: str, token: str):
     """Page shown while a large file is imported in the background: where the import stands (its script
     follows it, see `import_progress_etat`), then the report once it is done."""
@@ -175,6 +176,7 @@ def import_progress(request, result_id: str, token: str):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD"])
 def import_progress_etat(request, result_id: str, token: str):
     """Where a background import stands, as JSON for its page's script (see `progression.suivi`)."""
     _check(request)

@@ -318,6 +318,7 @@ def test_the_follow_up_needs_the_permission_the_task_and_its_token(client, staff
     other.force_login(UserFactory())
     assert other.get(suivi).status_code == 403 and other.get(suivi + "etat.json").status_code == 403
     assert client.__class__().get(suivi + "etat.json").status_code == 302  # to the sign-in page
+    assert staff_client.post(suivi).status_code == 405 and staff_client.post(suivi + "etat.json").status_code == 405
     unknown = "00000000-0000-0000-0000-000000000000"
     assert staff_client.get(f"/gestion/import/suivi/{unknown}/{token}/etat.json").status_code == 404
     assert staff_client.get(f"/gestion/import/suivi/{result_id}/pas-un-jeton/").status_code == 404
