@@ -259,6 +259,8 @@ MEDNUM_OPERATOR = os.environ.get("MEDNUM_OPERATOR", "")
 MEDNUM_CONTACT_EMAIL = os.environ.get("MEDNUM_CONTACT_EMAIL", "")
 # Geocoder (BAN / Géoplateforme). Empty = no geocoding: rows without coordinates go to their commune.
 MEDNUM_GEOCODER_URL = os.environ.get("MEDNUM_GEOCODER_URL", "")
+# Days the import page's reports and uploaded files are kept (`manage.py purge_imports`).
+MEDNUM_IMPORT_RETENTION_DAYS = int(os.environ.get("MEDNUM_IMPORT_RETENTION_DAYS", "90"))
 # Optional online map style (MapLibre style URL); the offline base layer is always available.
 MEDNUM_MAP_STYLE_URL = os.environ.get("MEDNUM_MAP_STYLE_URL", "")
 # PostgreSQL: prepare the search's repeated queries on the server (off behind a pooler in transaction

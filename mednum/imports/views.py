@@ -8,7 +8,6 @@ import re
 import uuid
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, JsonResponse
@@ -17,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from mednum.imports import progression
+from mednum.imports import conservation, progression
 from mednum.imports.engine import ImportReport
 from mednum.imports.forms import SYNC_MAX_BYTES, ImportForm, mapping_path
 from mednum.imports.services import run_import
@@ -38,7 +37,7 @@ def can_import(user) -> bool:
 
 
 def _imports_dir() -> Path:
-    return Path(settings.MEDIA_ROOT) / "imports"
+    return conservation.dossier_imports()
 
 
 def _report_path(token: str) -> Path:
