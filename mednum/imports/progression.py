@@ -78,32 +78,32 @@ class Progression:
 def suivi(etat: Progression | None, maintenant: datetime, *, en_file_depuis: datetime | None = None) -> dict:
     """What the follow-up page says of an import not finished: `etape` (« attente » while no worker has
     taken it, given `en_file_depuis`; « debut » before its first state; else the import's stage),
-    `texte`, `pourcentage` (None when unknown), `immobile` (nothing new for IMMOBILE_APRES_S seconds:
-    no worker takes the import, or the one running it may have been stopped), `termine` (False)."""
+    `texte`, `pourcentage` (None when unknown), `alerte` (when nothing moved for IMMOBILE_APRES_S seconds:
+    no worker takes the import, or the one running it may have been stopped; else None), `termine`."""
     if en_file_depuis is not None:
         attente_s = (maintenant - en_file_depuis).total_seconds()
-        immobile = attente_s > IMMOBILE_APRES_S
-        texte = "L'import attend son tour : il commencera dès que le traitement en arrière-plan sera libre."
-        if immobile:
-            texte = (f"L'import attend depuis {int(attente_s // 60)} minutes sans avoir commencé : le traitement "
-                     "en arrière-plan semble arrêté. Prévenez l'équipe technique.")
-        return {"termine": False, "etape": "attente", "texte": texte, "pourcentage": None, "immobile": immobile}
+        if attente_s > IMMOBILE_APRES_S:
+            texte = f"L'import attend depuis {int(attente_s // 60)} minutes sans avoir commencé."
+            alerte = "Le traitement en arrière-plan semble arrêté : prévenez l'équipe technique."
+        else:
+            texte = "L'import attend son tour : il commencera dès que le traitement en arrière-plan sera libre."
+            alerte = None
+        return {"termine": False, "etape": "attente", "texte": texte, "pourcentage": None, "alerte": alerte}
     if etat is None:
         return {"termine": False, "etape": "debut", "texte": "L'import a commencé.", "pourcentage": None,
-                "immobile": False}
-    texte = etat.texte
-    immobile = etat.immobile(maintenant.timestamp())
-    if immobile:
-        texte += (f". L'import n'avance plus depuis {int((maintenant.timestamp() - etat.maj) // 60)} minutes : il "
-                  "a peut-être été interrompu. S'il ne reprend pas, relancez-le : les lieux déjà enregistrés ne "
+                "alerte": None}
+    alerte = None
+    if etat.immobile(maintenant.timestamp()):
+        alerte = (f"L'import n'avance plus depuis {int((maintenant.timestamp() - etat.maj) // 60)} minutes : il a "
+                  "peut-être été interrompu. S'il ne reprend pas, relancez-le : les lieux déjà enregistrés ne "
                   "seront pas dupliqués.")
-    return {"termine": False, "etape": etat.etape, "texte": texte, "pourcentage": etat.pourcentage,
-            "immobile": immobile}
+    return {"termine": False, "etape": etat.etape, "texte": etat.texte, "pourcentage": etat.pourcentage,
+            "alerte": alerte}
 
 
 def suivi_termine() -> dict:
     """`suivi` of a finished import (its page then shows the report)."""
-    return {"termine": True, "etape": "fin", "texte": "L'import est terminé.", "pourcentage": 100, "immobile": False}
+    return {"termine": True, "etape": "fin", "texte": "L'import est terminé.", "pourcentage": 100, "alerte": None}
 
 
 def lire(path) -> Progression | None:

@@ -58,8 +58,10 @@ def test_a_background_import_is_followed_on_its_page_then_shows_its_report(moder
     from django.core.management import call_command
     from django_tasks_db.models import DBTaskResult
 
+    import time
+
     from mednum.imports import views
-    from mednum.imports.progression import ProgressFile
+    from mednum.imports.progression import IMMOBILE_APRES_S, ProgressFile
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     monkeypatch.setattr(views, "SYNC_MAX_BYTES", 100)  # every file goes to the background
@@ -85,7 +87,16 @@ def test_a_background_import_is_followed_on_its_page_then_shows_its_report(moder
     page.wait_for_function("document.getElementById('suivi-barre').value === 34")
     assert page.locator("#suivi-texte").inner_text() == "Import des lignes : 34\u202f000 lignes sur 100\u202f000 (34 %)"
     assert page.locator("#suivi-annonce").inner_text() == page.locator("#suivi-texte").inner_text()
+    assert page.locator("#suivi-alerte").is_hidden()
     assert page.evaluate("window.memePage") is True
+
+    # Nothing new for minutes: the page warns, and says it once.
+    stale = ProgressFile(views._progress_path(token), clock=lambda: time.time() - IMMOBILE_APRES_S - 200)
+    stale("import", 35_000, 100_000, 4.0)
+    page.locator("#suivi-alerte").wait_for(state="visible")
+    assert "n'avance plus depuis 5 minutes" in page.locator("#suivi-alerte").inner_text()
+    assert page.locator("#suivi-annonce").inner_text() == page.locator("#suivi-alerte-texte").inner_text()
+    check_axe(page, "suivi d'un import arrêté")
 
     DBTaskResult.objects.update(status="READY")
     call_command("db_worker", batch=True, reload=False, startup_delay=False, interval=0, verbosity=0)

@@ -249,7 +249,7 @@ def test_a_large_file_waits_for_the_worker_then_its_page_shows_the_report(staff_
     assert Lieu.objects.count() == 0
     etat = staff_client.get(suivi + "etat.json")
     assert etat["Cache-Control"] == "no-store"
-    assert etat.json() == {"termine": False, "etape": "attente", "pourcentage": None, "immobile": False,
+    assert etat.json() == {"termine": False, "etape": "attente", "pourcentage": None, "alerte": None,
                            "texte": "L'import attend son tour : il commencera dès que le traitement en "
                                     "arrière-plan sera libre."}
 
@@ -285,17 +285,19 @@ def test_the_page_of_a_running_import_shows_its_progress(staff_client, taches_en
     assert "Import des lignes : 34\u202f000 lignes sur 100\u202f000 (34 %)" in page
     assert '<progress class="imports-suivi__barre" id="suivi-barre" max="100" value="34">' in page
     etat = staff_client.get(suivi + "etat.json").json()
-    assert (etat["etape"], etat["pourcentage"], etat["immobile"]) == ("import", 34, False)
+    assert (etat["etape"], etat["pourcentage"], etat["alerte"]) == ("import", 34, None)
+    assert 'id="suivi-alerte" hidden' in page
 
     # No news for longer than a worker would take between two states: it may have been stopped.
     progress.clock = lambda: time.time() - IMMOBILE_APRES_S - 200
     progress("validation", 10, None, 1.0)
     etat = staff_client.get(suivi + "etat.json").json()
-    assert etat["immobile"] is True and etat["pourcentage"] is None
-    assert "n'avance plus depuis 5 minutes" in etat["texte"] and "relancez-le" in etat["texte"]
+    assert etat["pourcentage"] is None and etat["texte"] == "Vérification de toutes les lignes (rien n'est " \
+        "enregistré si une ligne est rejetée) : 10 lignes lues"
+    assert "n'avance plus depuis 5 minutes" in etat["alerte"] and "relancez-le" in etat["alerte"]
     page = staff_client.get(suivi).content.decode()
-    assert 'id="suivi-immobile" hidden' not in page and "<progress" in page and 'value="' not in page.split(
-        'id="suivi-barre"')[1].split(">")[0]
+    assert 'id="suivi-alerte" hidden' not in page and "n&#x27;avance plus depuis 5 minutes" in page
+    assert "<progress" in page and 'value="' not in page.split('id="suivi-barre"')[1].split(">")[0]
 
 
 def test_an_import_no_worker_takes_says_so(staff_client, taches_en_base):
@@ -307,8 +309,9 @@ def test_an_import_no_worker_takes_says_so(staff_client, taches_en_base):
     suivi = post(staff_client, csv_text([row(1)]).encode())["Location"]
     DBTaskResult.objects.update(enqueued_at=timezone.now() - timedelta(minutes=7))
     etat = staff_client.get(suivi + "etat.json").json()
-    assert etat["immobile"] is True and "attend depuis 7 minutes" in etat["texte"]
-    assert "Prévenez l&#x27;équipe technique" in staff_client.get(suivi).content.decode()
+    assert etat["texte"] == "L'import attend depuis 7 minutes sans avoir commencé."
+    assert etat["alerte"] == "Le traitement en arrière-plan semble arrêté : prévenez l'équipe technique."
+    assert "prévenez l&#x27;équipe technique" in staff_client.get(suivi).content.decode()
 
 
 def test_the_follow_up_needs_the_permission_the_task_and_its_token(client, staff_client, taches_en_base):

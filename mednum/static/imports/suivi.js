@@ -14,14 +14,15 @@
   var texte = document.getElementById("suivi-texte");
   var barre = document.getElementById("suivi-barre");
   var annonce = document.getElementById("suivi-annonce");
-  var immobile = document.getElementById("suivi-immobile");
+  var alerte = document.getElementById("suivi-alerte");
+  var alerteTexte = document.getElementById("suivi-alerte-texte");
   var actualiser = document.getElementById("suivi-actualiser");
   if (actualiser) actualiser.hidden = true;
 
   var PERIODE_MS = 2000;
   var dernierPalier = null;
   var derniereEtape = null;
-  var etaitImmobile = false;
+  var derniereAlerte = alerteTexte.textContent;
   var echecs = 0;
 
   function afficher(etat) {
@@ -33,15 +34,17 @@
       barre.value = etat.pourcentage;
       barre.textContent = etat.pourcentage + " %";
     }
-    immobile.hidden = !etat.immobile;
+    alerteTexte.textContent = etat.alerte || "";
+    alerte.hidden = !etat.alerte;
     var palier = etat.pourcentage === null ? null : Math.floor(etat.pourcentage / 10);
-    var nouvelleEtape = etat.etape;
-    if (nouvelleEtape !== derniereEtape || palier !== dernierPalier || (etat.immobile && !etaitImmobile)) {
-      if (derniereEtape !== null) annonce.textContent = etat.texte;
-      derniereEtape = nouvelleEtape;
-      dernierPalier = palier;
+    if (etat.alerte && !derniereAlerte) {
+      annonce.textContent = etat.alerte;
+    } else if (etat.etape !== derniereEtape || palier !== dernierPalier) {
+      annonce.textContent = etat.texte;
     }
-    etaitImmobile = etat.immobile;
+    derniereEtape = etat.etape;
+    dernierPalier = palier;
+    derniereAlerte = etat.alerte || "";
   }
 
   function suivre() {
