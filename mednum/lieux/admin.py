@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from mednum.lieux import dedup, edition
+from mednum.lieux import dedup, edition, hours
 from mednum.lieux.models import DedupDecision, DedupPair, Lieu, SourceRecord
 
 
@@ -86,13 +86,32 @@ class LieuAdminForm(forms.ModelForm):
         return False
 
 
+class HorairesFilter(admin.SimpleListFilter):
+    """Lieux whose opening hours cannot be read (shown as given on their page, never in « ouvert
+    maintenant »): for moderators to fix them."""
+
+    title = "horaires"
+    parameter_name = "horaires"
+    ILLISIBLES = "illisibles"
+
+    def lookups(self, request, model_admin):
+        return [(self.ILLISIBLES, "Illisibles (à corriger)"), ("absents", "Non renseignés")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.ILLISIBLES:
+            return hours.invalid_hours_queryset(queryset)
+        if self.value() == "absents":
+            return queryset.filter(horaires="")
+        return queryset
+
+
 @admin.register(Lieu)
 class LieuAdmin(admin.ModelAdmin):
     form = LieuAdminForm
     list_display = ("nom", "commune_nom", "code_postal", "id_standard", "source", "date_maj", "est_demo")
-    list_filter = (FusionneFilter, "est_demo", "position_precision", "date_maj")
+    list_filter = (FusionneFilter, HorairesFilter, "est_demo", "position_precision", "date_maj")
     search_fields = ("nom", "commune_nom", "id_standard", "code_postal", "code_insee", "=pivot")
-    readonly_fields = ("fusionne_dans", "slug", "commune", "cree_le", "modifie_le")
+    readonly_fields = ("lecture_des_horaires", "fusionne_dans", "slug", "commune", "cree_le", "modifie_le")
     list_select_related = ()
     show_full_result_count = False
     inlines = [SourceRecordInline]
@@ -106,7 +125,8 @@ class LieuAdmin(admin.ModelAdmin):
         }),
         ("Adresse", {"fields": ("adresse", "complement_adresse", "code_postal", "commune_nom", "code_insee",
                                 "latitude", "longitude", "position_precision")}),
-        ("Contact", {"fields": ("telephone", "courriels", "site_web", "horaires", "prise_rdv", "fiche_acces_libre")}),
+        ("Contact", {"fields": ("telephone", "courriels", "site_web", "horaires", "lecture_des_horaires", "prise_rdv",
+                                "fiche_acces_libre")}),
         ("Présentation", {"fields": ("presentation_resume", "presentation_detail")}),
         ("Offre", {"fields": ("services", "publics_specifiquement_adresses", "prise_en_charge_specifique",
                               "frais_a_charge", "dispositif_programmes_nationaux", "formations_labels",
@@ -114,6 +134,22 @@ class LieuAdmin(admin.ModelAdmin):
                               "itinerance")}),
         ("Gestion", {"fields": ("est_demo", "fusionne_dans", "slug", "commune", "cree_le", "modifie_le")}),
     ]
+
+    def get_list_display(self, request):
+        """The list of lieux with unreadable hours also says what is wrong with each."""
+        if request.GET.get(HorairesFilter.parameter_name) == HorairesFilter.ILLISIBLES:
+            return (*self.list_display[:2], "horaires", "lecture_des_horaires")
+        return self.list_display
+
+    @admin.display(description="lecture des horaires")
+    def lecture_des_horaires(self, obj) -> str:
+        """How the site reads the hours: what is wrong when they cannot be read."""
+        if obj is None or not obj.horaires:
+            return "Non renseignés."
+        message = hours.erreur(obj.horaires)
+        if message:
+            return f"Illisibles, montrés tels quels sur la fiche et ignorés par « ouvert maintenant » : {message}"
+        return "Lisibles."
 
     def save_model(self, request, obj, form, change):
         edition.apply(obj, form.edit, precision_chosen="position_precision" in form.changed_data)

@@ -550,9 +550,16 @@ def horaires_invalides() -> list[HorairesInvalides]:
     return out
 
 
-def invalid_hours_queryset():
-    """Published lieux whose `horaires` cannot be read (for the moderation screens)."""
+# The most used unreadable strings that a list of lieux is filtered on (one SQL parameter each).
+INVALID_HOURS_LISTED = 10_000
+
+
+def invalid_hours_queryset(queryset=None):
+    """The lieux of `queryset` (by default the published lieux, by name) whose `horaires` cannot be
+    read: those of the INVALID_HOURS_LISTED most used unreadable strings (moderation screens)."""
     from .models import Lieu
 
-    textes = [item.texte for item in horaires_invalides()]
-    return Lieu.objects.filter(fusionne_dans__isnull=True, horaires__in=textes).order_by("nom", "id")
+    textes = [item.texte for item in horaires_invalides()[:INVALID_HOURS_LISTED]]
+    if queryset is None:
+        queryset = Lieu.objects.filter(fusionne_dans__isnull=True).order_by("nom", "id")
+    return queryset.filter(horaires__in=textes)

@@ -330,3 +330,31 @@ def test_an_id_that_normalises_to_another_lieu_s_id_is_a_form_error(client, mont
     response = _save_through_admin(client, lieu, id_standard="abc\tdef")
     assert response.status_code == 200
     assert "existe déjà" in response.content.decode()
+
+
+# --- opening hours that cannot be read: listed for moderators -----------------------------------------
+
+
+def test_moderators_list_the_lieux_whose_hours_cannot_be_read(admin_client):
+    lisible = make_lieu(nom="Espace lisible", horaires="Mo-Fr 09:00-12:00")
+    illisible = make_lieu(nom="Espace illisible", horaires="lundi 9h-12h")
+    autre = make_lieu(nom="Autre illisible", horaires="Lu-Ve")
+    sans = make_lieu(nom="Espace sans horaires", horaires="")
+
+    page = admin_client.get("/admin/lieux/lieu/?horaires=illisibles").content.decode()
+    assert "Illisibles (à corriger)" in page
+    assert "Espace illisible" in page and "Autre illisible" in page
+    assert "Espace lisible" not in page and "Espace sans horaires" not in page
+    # Each with its hours and what is wrong with them.
+    assert "lundi 9h-12h" in page and page.count("Illisibles, montrés tels quels sur la fiche") == 2
+
+    page = admin_client.get("/admin/lieux/lieu/?horaires=absents").content.decode()
+    assert "Espace sans horaires" in page and "Espace illisible" not in page
+    page = admin_client.get("/admin/lieux/lieu/").content.decode()
+    assert all(lieu.nom in page for lieu in (lisible, illisible, autre, sans))
+    assert "Illisibles, montrés tels quels" not in page  # the column only with the filter
+
+    # The lieu's form says it too, beside the hours to fix.
+    page = admin_client.get(f"/admin/lieux/lieu/{illisible.pk}/change/").content.decode()
+    assert "Lecture des horaires" in page and "Illisibles, montrés tels quels sur la fiche" in page
+    assert "Lisibles." in admin_client.get(f"/admin/lieux/lieu/{lisible.pk}/change/").content.decode()
