@@ -63,6 +63,7 @@ from orjson import dumps as _orjson_dumps
 from mednum.geo.spatial_index import indexing_inserts_at_end
 from mednum.imports import pipeline
 from mednum.imports.readers import BadRow, ImportFileError, SourceFile, first_record_keys, open_source
+from mednum.lieux import hours
 from mednum.lieux.models import MASK_COLUMNS, Lieu, PositionPrecision, SourceRecord
 from mednum.standard import schema
 from mednum.standard.text import fold
@@ -268,7 +269,8 @@ class ImportReport:
             lines.append(f"Lieux inchangés : {self.unchanged}")
             lines.append(f"Lignes rejetées : {self.rejected}")
             if self.corrections:
-                lines.append(f"Valeurs corrigées ou écartées dans les lignes importées : {self.normaliser_warnings}")
+                lines.append(f"Valeurs corrigées, écartées ou à vérifier dans les lignes importées : "
+                             f"{self.normaliser_warnings}")
             if self.geocoded:
                 lines.append(f"Positions trouvées par géocodage de l'adresse : {self.geocoded}")
             if self.placed_at_commune:
@@ -314,7 +316,7 @@ class ImportReport:
 # dropped in imported rows (the first MAX_CORRECTIONS_LISTED), told apart by `suite`.
 REPORT_HEADER = ["ligne", "champ", "valeur", "raison", "suite"]
 SUITE_REJETEE = "ligne rejetée"
-SUITE_CORRIGEE = "ligne valide, valeur corrigée ou écartée"
+SUITE_CORRIGEE = "ligne valide, valeur corrigée, écartée ou à vérifier"
 
 
 def _write_corrections(writer, report) -> None:
@@ -322,7 +324,7 @@ def _write_corrections(writer, report) -> None:
         writer.writerow([r.row, r.field, r.value, r.reason, SUITE_CORRIGEE])
     others = report.normaliser_warnings - len(report.corrections)
     if report.corrections and others > 0:
-        writer.writerow(["", "", "", f"… et {_fmt(others)} autres valeurs corrigées ou écartées, non listées", SUITE_CORRIGEE])
+        writer.writerow(["", "", "", f"… et {_fmt(others)} autres valeurs corrigées, écartées ou à vérifier, non listées", SUITE_CORRIGEE])
 
 
 def source_names() -> list[str]:
@@ -1061,7 +1063,9 @@ class _Importer:
                 # rejected row); values produced by a mapping's rules or by the v0.1 upgrade table are
                 # dropped with a warning instead.
                 strict = self.mapping is None and not self.v0
-                self.normaliser = self.normaliser_class(communes=self.communes, strict_enums=strict)
+                # Unreadable opening hours are kept, with a warning in the report for the source.
+                self.normaliser = self.normaliser_class(communes=self.communes, strict_enums=strict,
+                                                        hours_error=hours.erreur)
             self._check_header(source_file, first)
             self._prepare_db()
 

@@ -68,7 +68,7 @@ def _render_report(request, form, report: ImportReport, token: str):
         "corrections": report.corrections[:SHOWN_REJECTIONS],
         "titre_rejets": _titre("Lignes rejetées", SHOWN_REJECTIONS, len(report.rejections), report.rejected_entries,
                                "premiers problèmes"),
-        "titre_corrections": _titre("Valeurs corrigées ou écartées dans les lignes importées", SHOWN_REJECTIONS,
+        "titre_corrections": _titre("Valeurs corrigées, écartées ou à vérifier dans les lignes importées", SHOWN_REJECTIONS,
                                     len(report.corrections), report.normaliser_warnings, "premières"),
         "token": token if _report_path(token).is_file() else "",
         "status": report.exit_status,

@@ -53,7 +53,9 @@ Rules, field by field (a rejected row is one with at least one error):
   characters (20,000 for `presentation_detail`) → error "champ trop long". Fields whose database
   column is shorter are checked against it (error for required fields, cut or dropped with a warning
   otherwise).
-- `horaires`: kept as given (its syntax is checked elsewhere).
+- `horaires`: kept as given. With `hours_error` (a function giving why a string cannot be read, or
+  None), an unreadable one is a warning: it stays, shown as given on the lieu's page, and the import's
+  report tells the source what to fix.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -355,9 +357,11 @@ class _EnumField:
 class Normaliser:
     """Normalises records keyed by the standard's field names; one instance per import."""
 
-    def __init__(self, *, communes: CommuneIndex | None = None, strict_enums: bool = True):
+    def __init__(self, *, communes: CommuneIndex | None = None, strict_enums: bool = True,
+                 hours_error: Callable[[str], str | None] | None = None):
         self.communes = communes
         self.strict_enums = strict_enums
+        self.hours_error = hours_error
         self.today = dt.datetime.now(_PARIS).date()
         self._enums = {name: _EnumField(name) for name in ENUM_FIELDS}
         self._date_cache: dict[str, tuple[str, str]] = {}
@@ -516,6 +520,12 @@ class Normaliser:
                 reason = f"résumé de {len(resume)} caractères coupé à {RESUME_MAX_LENGTH}"
             values["presentation_resume"] = shorten(resume, RESUME_MAX_LENGTH)
             warnings.append(_issue("presentation_resume", resume, reason))
+
+        if self.hours_error is not None and values["horaires"]:
+            reason = self.hours_error(values["horaires"])
+            if reason:
+                warnings.append(_issue("horaires", values["horaires"], "horaires illisibles, gardés tels quels (montrés "
+                                       f"tels quels sur la fiche, ignorés par « ouvert maintenant ») : {reason}"))
 
         return Normalised(values, errors, warnings, needs_geocoding, info)
 

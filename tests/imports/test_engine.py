@@ -171,12 +171,26 @@ def test_values_fixed_or_dropped_in_imported_rows_are_listed(tmp_path, reims, pi
         return
     # The CSV report: the rejected row, then the value dropped from an imported row.
     assert [(line[0], line[1], line[4]) for line in lines[1:]] == [
-        ("4", "nom", "ligne rejetée"), ("3", "courriels", "ligne valide, valeur corrigée ou écartée")]
+        ("4", "nom", "ligne rejetée"), ("3", "courriels", "ligne valide, valeur corrigée, écartée ou à vérifier")]
     assert (report.created, report.rejected) == (2, 1)
     assert [(c.row, c.field, c.value) for c in report.corrections] == [(3, "courriels", "pas-un-courriel")]
     assert "invalide" in report.corrections[0].reason
-    assert "Valeurs corrigées ou écartées dans les lignes importées : 1" in report.summary_lines()
+    assert "Valeurs corrigées, écartées ou à vérifier dans les lignes importées : 1" in report.summary_lines()
     assert engine.ImportReport.from_dict(report.as_dict()).corrections == report.corrections
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_unreadable_opening_hours_are_imported_as_given_and_reported(tmp_path, reims, pipeline):
+    """The lieu page shows them as given and « ouvert maintenant » cannot use them: the report tells the
+    source which rows to fix."""
+    path = write_csv(tmp_path / "lieux.csv", [row(1, horaires="Mo-Fr 09:00-12:00"), row(2, horaires="lundi 9h-12h")])
+    report = import_lieux(path, "reseau-test", pipeline=pipeline)
+    assert (report.created, report.rejected) == (2, 0)
+    assert Lieu.objects.get(id_standard="lieu-2").horaires == "lundi 9h-12h"
+    assert [(c.row, c.field, c.value) for c in report.corrections] == [(3, "horaires", "lundi 9h-12h")]
+    reason = report.corrections[0].reason
+    assert reason.startswith("horaires illisibles, gardés tels quels") and "Syntaxe d'horaires OpenStreetMap" in reason
+    assert "Valeurs corrigées, écartées ou à vérifier dans les lignes importées : 1" in report.summary_lines()
 
 
 def test_values_fixed_are_listed_once_in_all_or_nothing_mode(tmp_path, reims):
@@ -184,7 +198,7 @@ def test_values_fixed_are_listed_once_in_all_or_nothing_mode(tmp_path, reims):
     report = import_lieux(path, "reseau-test", all_or_nothing=True)
     assert report.created == 2
     assert [(c.row, c.field) for c in report.corrections] == [(2, "courriels")]
-    assert "Valeurs corrigées ou écartées dans les lignes importées : 1" in report.summary_lines()
+    assert "Valeurs corrigées, écartées ou à vérifier dans les lignes importées : 1" in report.summary_lines()
 
 
 def test_every_row_rejected_is_status_2(tmp_path, reims):
@@ -451,7 +465,7 @@ def test_csv_report_says_how_many_corrections_it_does_not_list(tmp_path):
     with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as handle:
         lines = list(csv.reader(handle))
     assert len(lines) == 1 + 1000 + 1
-    assert lines[-1][3] == "… et 250 autres valeurs corrigées ou écartées, non listées"
+    assert lines[-1][3] == "… et 250 autres valeurs corrigées, écartées ou à vérifier, non listées"
     assert engine.ImportReport.from_dict(report.as_dict()).corrections == report.corrections
 
 

@@ -123,7 +123,7 @@ class Command(BaseCommand):
             if not options["report"] and report.rejected_entries > shown:
                 self.stdout.write("  … liste complète avec --report rejets.csv")
         if report.corrections:
-            self._write_rows("Premières valeurs corrigées ou écartées dans les lignes importées", report.corrections,
+            self._write_rows("Premières valeurs corrigées, écartées ou à vérifier dans les lignes importées", report.corrections,
                              str(report.normaliser_warnings))
         if options["report"]:
             self.stdout.write(f"Rapport CSV (lignes rejetées, puis valeurs corrigées) : {options['report']}")
