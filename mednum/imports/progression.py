@@ -75,6 +75,11 @@ class Progression:
                 "estime": self.estime}
 
 
+def _suivi(etape: str, texte: str, pourcentage: int | None = None, alerte: str | None = None,
+           termine: bool = False) -> dict:
+    return {"termine": termine, "etape": etape, "texte": texte, "pourcentage": pourcentage, "alerte": alerte}
+
+
 def suivi(etat: Progression | None, maintenant: datetime, *, en_file_depuis: datetime | None = None) -> dict:
     """What the follow-up page says of an import not finished: `etape` (« attente » while no worker has
     taken it, given `en_file_depuis`; « debut » before its first state; else the import's stage),
@@ -82,28 +87,24 @@ def suivi(etat: Progression | None, maintenant: datetime, *, en_file_depuis: dat
     no worker takes the import, or the one running it may have been stopped; else None), `termine`."""
     if en_file_depuis is not None:
         attente_s = (maintenant - en_file_depuis).total_seconds()
-        if attente_s > IMMOBILE_APRES_S:
-            texte = f"L'import attend depuis {int(attente_s // 60)} minutes sans avoir commencé."
-            alerte = "Le traitement en arrière-plan semble arrêté : prévenez l'équipe technique."
-        else:
-            texte = "L'import attend son tour : il commencera dès que le traitement en arrière-plan sera libre."
-            alerte = None
-        return {"termine": False, "etape": "attente", "texte": texte, "pourcentage": None, "alerte": alerte}
+        if attente_s <= IMMOBILE_APRES_S:
+            return _suivi("attente", "L'import attend son tour : il commencera dès que le traitement en "
+                                     "arrière-plan sera libre.")
+        return _suivi("attente", f"L'import attend depuis {int(attente_s // 60)} minutes sans avoir commencé.",
+                      alerte="Le traitement en arrière-plan semble arrêté : prévenez l'équipe technique.")
     if etat is None:
-        return {"termine": False, "etape": "debut", "texte": "L'import a commencé.", "pourcentage": None,
-                "alerte": None}
+        return _suivi("debut", "L'import a commencé.")
     alerte = None
     if etat.immobile(maintenant.timestamp()):
         alerte = (f"L'import n'avance plus depuis {int((maintenant.timestamp() - etat.maj) // 60)} minutes : il a "
                   "peut-être été interrompu. S'il ne reprend pas, relancez-le : les lieux déjà enregistrés ne "
                   "seront pas dupliqués.")
-    return {"termine": False, "etape": etat.etape, "texte": etat.texte, "pourcentage": etat.pourcentage,
-            "alerte": alerte}
+    return _suivi(etat.etape, etat.texte, etat.pourcentage, alerte)
 
 
 def suivi_termine() -> dict:
     """`suivi` of a finished import (its page then shows the report)."""
-    return {"termine": True, "etape": "fin", "texte": "L'import est terminé.", "pourcentage": 100, "alerte": None}
+    return _suivi("fin", "L'import est terminé.", 100, termine=True)
 
 
 def lire(path) -> Progression | None:
