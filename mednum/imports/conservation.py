@@ -17,9 +17,27 @@ from django.conf import settings
 
 PROGRESSION_DAYS = 1
 
+# The folders under MEDIA_ROOT/imports/.
+RAPPORTS, FICHIERS, PROGRESSION = "rapports", "fichiers", "progression"
+
 
 def dossier_imports() -> Path:
     return Path(settings.MEDIA_ROOT) / "imports"
+
+
+def dossier(nom: str) -> Path:
+    """One of the folders RAPPORTS, FICHIERS, PROGRESSION."""
+    return dossier_imports() / nom
+
+
+def chemin_rapport(token: str) -> Path:
+    """The CSV report of the import `token`."""
+    return dossier(RAPPORTS) / f"{token}.csv"
+
+
+def chemin_progression(token: str) -> Path:
+    """The progress file of the background import `token` (`progression.ProgressFile`)."""
+    return dossier(PROGRESSION) / f"{token}.json"
 
 
 def retention_days() -> int:
@@ -30,13 +48,12 @@ def expires(jours: int | None = None, *, maintenant: float | None = None) -> dic
     """The files past their time, by folder (« rapports », « fichiers », « progression »)."""
     jours = retention_days() if jours is None else jours
     maintenant = time.time() if maintenant is None else maintenant
-    limites = {"rapports": jours, "fichiers": jours, "progression": PROGRESSION_DAYS}
+    limites = {RAPPORTS: jours, FICHIERS: jours, PROGRESSION: PROGRESSION_DAYS}
     found: dict[str, list[Path]] = {}
     for nom, limite in limites.items():
-        dossier = dossier_imports() / nom
         avant = maintenant - limite * 86_400
         try:
-            entries = sorted(dossier.iterdir())
+            entries = sorted(dossier(nom).iterdir())
         except OSError:  # no such folder yet
             entries = []
         found[nom] = [path for path in entries if path.is_file() and path.stat().st_mtime < avant]

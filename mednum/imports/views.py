@@ -36,18 +36,6 @@ def can_import(user) -> bool:
     return can(user, "lieu.import")
 
 
-def _imports_dir() -> Path:
-    return conservation.dossier_imports()
-
-
-def _report_path(token: str) -> Path:
-    return _imports_dir() / "rapports" / f"{token}.csv"
-
-
-def _progress_path(token: str) -> Path:
-    return _imports_dir() / "progression" / f"{token}.json"
-
-
 def _check(request) -> None:
     if not can_import(request.user):
         raise PermissionDenied("Vous n'avez pas le droit d'importer des lieux.")
@@ -70,7 +58,7 @@ def _render_report(request, form, report: ImportReport, token: str):
                                "premiers problèmes"),
         "titre_corrections": _titre("Valeurs corrigées, écartées ou à vérifier dans les lignes importées", SHOWN_REJECTIONS,
                                     len(report.corrections), report.normaliser_warnings, "premières"),
-        "token": token if _report_path(token).is_file() else "",
+        "token": token if conservation.chemin_rapport(token).is_file() else "",
         "status": report.exit_status,
     }
     return render(request, "imports/import.html", context)
@@ -88,16 +76,16 @@ def import_view(request):
 
     upload = form.cleaned_data["fichier"]
     token = uuid.uuid4().hex
-    folder = _imports_dir() / "fichiers"
+    folder = conservation.dossier(conservation.FICHIERS)
     folder.mkdir(parents=True, exist_ok=True)
     name = _SAFE_NAME.sub("_", Path(upload.name).name)[-80:] or "fichier"
     stored = folder / f"{token}-{name}"
     with open(stored, "wb") as handle:
         for chunk in upload.chunks():
             handle.write(chunk)
-    report_path = _report_path(token)
+    report_path = conservation.chemin_rapport(token)
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    progress_path = _progress_path(token)
+    progress_path = conservation.chemin_progression(token)
     progress_path.parent.mkdir(parents=True, exist_ok=True)
     mapping = mapping_path(form.cleaned_data["mapping"])
     arguments = {
@@ -155,7 +143,7 @@ def _suivi(result, token: str) -> dict:
         return progression.suivi_termine()
     if result.status == TaskResultStatus.READY:
         return progression.suivi(None, timezone.now(), en_file_depuis=result.enqueued_at)
-    return progression.suivi(progression.lire(_progress_path(token)), timezone.now())
+    return progression.suivi(progression.lire(conservation.chemin_progression(token)), timezone.now())
 
 
 @login_required
@@ -191,7 +179,7 @@ def download_report(request, token: str):
     _check(request)
     if not _TOKEN.match(token):
         raise Http404
-    path = _report_path(token)
+    path = conservation.chemin_rapport(token)
     if not path.is_file():
         raise Http404("Rapport introuvable.")
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"rapport-import-{token[:8]}.csv",

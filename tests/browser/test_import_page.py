@@ -60,7 +60,7 @@ def test_a_background_import_is_followed_on_its_page_then_shows_its_report(moder
 
     import time
 
-    from mednum.imports import views
+    from mednum.imports import conservation, views
     from mednum.imports.progression import IMMOBILE_APRES_S, ProgressFile
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -83,7 +83,7 @@ def test_a_background_import_is_followed_on_its_page_then_shows_its_report(moder
     # and tells screen readers.
     DBTaskResult.objects.update(status="RUNNING")
     token = page.url.rstrip("/").split("/")[-1]
-    ProgressFile(views._progress_path(token))("import", 34_000, 100_000, 3.0)
+    ProgressFile(conservation.chemin_progression(token))("import", 34_000, 100_000, 3.0)
     page.wait_for_function("document.getElementById('suivi-barre').value === 34")
     assert page.locator("#suivi-texte").inner_text() == "Import des lignes : 34\u202f000 lignes sur 100\u202f000 (34 %)"
     assert page.locator("#suivi-annonce").inner_text() == page.locator("#suivi-texte").inner_text()
@@ -91,7 +91,7 @@ def test_a_background_import_is_followed_on_its_page_then_shows_its_report(moder
     assert page.evaluate("window.memePage") is True
 
     # Nothing new for minutes: the page warns, and says it once.
-    stale = ProgressFile(views._progress_path(token), clock=lambda: time.time() - IMMOBILE_APRES_S - 200)
+    stale = ProgressFile(conservation.chemin_progression(token), clock=lambda: time.time() - IMMOBILE_APRES_S - 200)
     stale("import", 35_000, 100_000, 4.0)
     page.locator("#suivi-alerte").wait_for(state="visible")
     assert "n'avance plus depuis 5 minutes" in page.locator("#suivi-alerte").inner_text()
