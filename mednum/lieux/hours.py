@@ -528,24 +528,43 @@ class HorairesInvalides:
     message: str
 
 
+def _publies_avec_horaires():
+    """The published lieux with hours, as two querysets annotated with `prefixe` (the indexed start of
+    `horaires`): those on the map and those without a position. Each one's conditions are those of its
+    partial index (lieu_horaires_idx, lieu_horaires_hors_carte_idx), so that the database may read the
+    index alone: at a million lieux, grouping them by the whole string read the table (2.2 s)."""
+    from django.db.models import Q
+
+    from .models import HorairesRenseignes, Lieu, PrefixeHoraires
+
+    publies = Lieu.objects.filter(HorairesRenseignes(), fusionne_dans__isnull=True)
+    return [
+        publies.filter(latitude__isnull=False, longitude__isnull=False).annotate(prefixe=PrefixeHoraires()),
+        publies.filter(Q(latitude__isnull=True) | Q(longitude__isnull=True)).annotate(prefixe=PrefixeHoraires()),
+    ]
+
+
 def horaires_invalides() -> list[HorairesInvalides]:
     """Every distinct unreadable `horaires` string of the published lieux, most used first."""
     from django.db.models import Count
 
-    from .models import Lieu
+    from .models import HORAIRES_INDEX_CHARS
 
-    rows = (
-        Lieu.objects.filter(fusionne_dans__isnull=True)
-        .exclude(horaires="")
-        .values("horaires")
-        .annotate(nombre=Count("id"))
-        .order_by()
-    )
+    nombres: dict[str, int] = {}
+    for lieux in _publies_avec_horaires():
+        for row in lieux.values("prefixe").annotate(nombre=Count("id")).order_by().iterator(chunk_size=5000):
+            if len(row["prefixe"]) < HORAIRES_INDEX_CHARS:
+                nombres[row["prefixe"]] = nombres.get(row["prefixe"], 0) + row["nombre"]
+                continue
+            # A string as long as the index's prefix may be longer: its whole strings are read.
+            entiers = lieux.filter(prefixe=row["prefixe"]).values("horaires").annotate(nombre=Count("id")).order_by()
+            for entier in entiers:
+                nombres[entier["horaires"]] = nombres.get(entier["horaires"], 0) + entier["nombre"]
     out = []
-    for row in rows.iterator(chunk_size=5000):
-        message = erreur(row["horaires"])
+    for texte, nombre in nombres.items():
+        message = erreur(texte)
         if message:
-            out.append(HorairesInvalides(row["horaires"], row["nombre"], message))
+            out.append(HorairesInvalides(texte, nombre, message))
     out.sort(key=lambda item: (-item.nombre, item.texte))
     return out
 
@@ -556,10 +575,20 @@ INVALID_HOURS_LISTED = 10_000
 
 def invalid_hours_queryset(queryset=None):
     """The lieux of `queryset` (by default the published lieux, by name) whose `horaires` cannot be
-    read: those of the INVALID_HOURS_LISTED most used unreadable strings (moderation screens)."""
-    from .models import Lieu
+    read: the published lieux of the INVALID_HOURS_LISTED most used unreadable strings (moderation
+    screens), found through the hours indexes."""
+    from django.db.models import Q
+
+    from .models import HORAIRES_INDEX_CHARS, Lieu
 
     textes = [item.texte for item in horaires_invalides()[:INVALID_HOURS_LISTED]]
+    # A string shorter than the index's prefix is its own prefix; a longer one is checked whole.
+    courts = [texte for texte in textes if len(texte) < HORAIRES_INDEX_CHARS]
+    longs = [texte for texte in textes if len(texte) >= HORAIRES_INDEX_CHARS]
+    cherches = Q(prefixe__in=courts)
+    if longs:
+        cherches |= Q(prefixe__in={texte[:HORAIRES_INDEX_CHARS] for texte in longs}, horaires__in=longs)
+    sur_carte, hors_carte = (lieux.filter(cherches).values("id") for lieux in _publies_avec_horaires())
     if queryset is None:
         queryset = Lieu.objects.filter(fusionne_dans__isnull=True).order_by("nom", "id")
-    return queryset.filter(horaires__in=textes)
+    return queryset.filter(id__in=sur_carte.union(hors_carte, all=True)) if textes else queryset.none()

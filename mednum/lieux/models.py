@@ -23,6 +23,35 @@ from mednum.standard import schema
 # Characters of `horaires` held by the index lieu_horaires_idx (see Lieu.Meta.indexes).
 HORAIRES_INDEX_CHARS = 250
 
+
+class PrefixeHoraires(models.Func):
+    """The indexed start of `horaires`, written as the hours indexes are (`Substr` sends its bounds as
+    query parameters, which SQLite does not match with an index on an expression)."""
+
+    function = "SUBSTRING"
+    template = f"%(function)s(%(expressions)s, 1, {HORAIRES_INDEX_CHARS})"
+    output_field = models.TextField()
+
+    def __init__(self, **extra):
+        super().__init__(F("horaires"), **extra)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="SUBSTR", **extra_context)
+
+
+class HorairesRenseignes(models.Func):
+    """`horaires` is not empty, written as the hours indexes' condition is: with the empty string sent as
+    a query parameter (`exclude(horaires="")`), SQLite checks it on each row of the table instead of
+    reading the index alone (3.2 s instead of 0.12 s at a million lieux)."""
+
+    template = "NOT (%(expressions)s = '')"
+    output_field = models.BooleanField()
+    conditional = True
+
+    def __init__(self, **extra):
+        super().__init__(F("horaires"), **extra)
+
+
 # Standard field → bit-mask column, for every enumerated multi-valued field.
 MASK_COLUMNS = {
     "services": "services_mask",
@@ -155,6 +184,14 @@ class Lieu(models.Model):
             models.Index(
                 Substr("horaires", 1, HORAIRES_INDEX_CHARS), F("code_insee"), name="lieu_horaires_idx",
                 condition=models.Q(fusionne_dans__isnull=True, latitude__isnull=False, longitude__isnull=False)
+                & ~models.Q(horaires=""),
+            ),
+            # The same for the published lieux without a position (few): with lieu_horaires_idx, the
+            # moderators' list of unreadable hours reads indexes only (lieux.hours.horaires_invalides).
+            models.Index(
+                Substr("horaires", 1, HORAIRES_INDEX_CHARS), name="lieu_horaires_hors_carte_idx",
+                condition=models.Q(fusionne_dans__isnull=True)
+                & (models.Q(latitude__isnull=True) | models.Q(longitude__isnull=True))
                 & ~models.Q(horaires=""),
             ),
         ]

@@ -180,6 +180,56 @@ def test_invalid_hours_for_moderators():
     assert merged.id not in ids
 
 
+# A readable string longer than the indexed start of `horaires`, and an unreadable one sharing that start.
+# (Strings over hours.LONGUEUR_MAX characters, 300, are not read at all.)
+LONGUE = "; ".join([f"{jour} 0{h}:00-0{h}:30" for h in range(1, 10) for jour in ("Mo", "Tu", "We", "Th", "Fr")][:16])
+
+
+@pytest.mark.django_db
+def test_invalid_hours_longer_than_the_index_and_lieux_without_position():
+    from mednum.lieux.models import HORAIRES_INDEX_CHARS
+    from tests.geo.helpers import lieu
+
+    assert len(LONGUE) > HORAIRES_INDEX_CHARS and hours.est_valide(LONGUE + "; Su off")
+    assert not hours.est_valide(LONGUE + "; dimanche fermé")
+    lisible = lieu(45.0, 5.0, horaires=LONGUE + "; Su off")
+    illisible = lieu(45.0, 5.0, horaires=LONGUE + "; dimanche fermé")
+    sans_position = lieu(None, None, horaires="Lu-Ve")
+    sans_longitude = lieu(45.0, None, horaires=LONGUE + "; dimanche fermé")
+    lieu(None, None, horaires=SEMAINE)
+    listed = hours.horaires_invalides()
+    assert [(item.texte, item.nombre) for item in listed] == [(LONGUE + "; dimanche fermé", 2), ("Lu-Ve", 1)]
+    ids = set(hours.invalid_hours_queryset().values_list("id", flat=True))
+    assert ids == {illisible.id, sans_position.id, sans_longitude.id}
+    assert lisible.id not in ids
+    # The admin's filter narrows the queryset it is given.
+    from mednum.lieux.models import Lieu
+
+    assert set(hours.invalid_hours_queryset(Lieu.objects.filter(latitude__isnull=True)).values_list("id", flat=True)) == {
+        sans_position.id
+    }
+
+
+@pytest.mark.django_db
+def test_no_invalid_hours_lists_nothing():
+    from tests.geo.helpers import lieu
+
+    lieu(45.0, 5.0, horaires=SEMAINE)
+    assert hours.horaires_invalides() == []
+    assert not hours.invalid_hours_queryset().exists()
+
+
+def test_hours_conditions_are_written_as_the_indexes_are():
+    """The hours indexes are partial (`NOT (horaires = '')`): written with the empty string as a query
+    parameter, the condition is checked on every row of the table instead of being read from the index
+    (3.2 s instead of 0.12 s at a million lieux on SQLite), and SQLite matches an index on `SUBSTR` only
+    with its bounds written out. The moderators' list keeps both in the SQL text."""
+    for lieux in hours._publies_avec_horaires():
+        sql, params = lieux.values("prefixe").query.sql_with_params()
+        assert params == ()
+        assert "NOT (" in sql and "= '')" in sql and ", 1, 250)" in sql
+
+
 # --- comments alone, impossible dates -----------------------------------------------------------------
 
 DIMANCHE_3H = datetime(2026, 11, 29, 3, 0, tzinfo=PARIS)
