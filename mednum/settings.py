@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "axes",
     "simple_history",
     "django_tasks",
-    "django_tasks_db",
+    "mednum.imports.apps.TachesConfig",  # django_tasks_db, named in French
     # Django Ninja as an app: the API documentation page uses its bundled Swagger UI static files
     # (no script or style from another site) and mednum/templates/ninja/swagger.html.
     "ninja",
@@ -208,6 +208,8 @@ LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
+# French for the third-party screens that ship in English only (background tasks).
+LOCALE_PATHS = [BASE_DIR / "mednum" / "locale"]
 USE_TZ = True
 
 # --- Static files ---------------------------------------------------------------------------------

@@ -314,6 +314,17 @@ def test_an_import_no_worker_takes_says_so(staff_client, taches_en_base):
     assert "prévenez l&#x27;équipe technique" in staff_client.get(suivi).content.decode()
 
 
+def test_background_tasks_are_named_in_french_in_the_administration(staff_client, taches_en_base):
+    """django-tasks-db ships its screens in English: mednum names the section and translates its
+    fields and states (mednum/locale)."""
+    post(staff_client, csv_text([row(1)]).encode())
+    index = staff_client.get("/admin/").content.decode()
+    assert "Tâches en arrière-plan" in index and "Tasks Database Backend" not in index
+    liste = staff_client.get("/admin/django_tasks_database/dbtaskresult/").content.decode()
+    assert "État" in liste and "Mise en file le" in liste and "En attente" in liste
+    assert "Ready" not in liste and "Enqueued at" not in liste
+
+
 def test_the_follow_up_needs_the_permission_the_task_and_its_token(client, staff_client, taches_en_base):
     suivi = post(staff_client, csv_text([row(1)]).encode())["Location"]
     result_id, token = suivi.rstrip("/").split("/")[-2:]
