@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mednum.site.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
     "mednum.site.middleware.AdminBadRequestMiddleware",
@@ -265,6 +266,8 @@ MEDNUM_GEOCODER_URL = os.environ.get("MEDNUM_GEOCODER_URL", "")
 MEDNUM_IMPORT_RETENTION_DAYS = int(os.environ.get("MEDNUM_IMPORT_RETENTION_DAYS", "90"))
 # Optional online map style (MapLibre style URL); the offline base layer is always available.
 MEDNUM_MAP_STYLE_URL = os.environ.get("MEDNUM_MAP_STYLE_URL", "")
+# Content-Security-Policy (mednum.site.csp) only reported by browsers, not enforced: to check a deployment.
+MEDNUM_CSP_REPORT_ONLY = env_bool("MEDNUM_CSP_REPORT_ONLY", False)
 # PostgreSQL: prepare the search's repeated queries on the server (off behind a pooler in transaction
 # mode that cannot keep prepared statements, e.g. PgBouncer before 1.21).
 MEDNUM_PG_PREPARED_STATEMENTS = env_bool("MEDNUM_PG_PREPARED_STATEMENTS", True)

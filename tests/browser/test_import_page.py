@@ -84,7 +84,7 @@ def test_a_background_import_is_followed_on_its_page_then_shows_its_report(moder
     DBTaskResult.objects.update(status="RUNNING")
     token = page.url.rstrip("/").split("/")[-1]
     ProgressFile(conservation.chemin_progression(token))("import", 34_000, 100_000, 3.0)
-    page.wait_for_function("document.getElementById('suivi-barre').value === 34")
+    page.wait_for_function("() => document.getElementById('suivi-barre').value === 34")
     assert page.locator("#suivi-texte").inner_text() == "Import des lignes : 34\u202f000 lignes sur 100\u202f000 (34 %)"
     assert page.locator("#suivi-annonce").inner_text() == page.locator("#suivi-texte").inner_text()
     assert page.locator("#suivi-alerte").is_hidden()

@@ -19,9 +19,16 @@ from django.urls import reverse
 from django.utils.html import linebreaks
 from django.utils.safestring import mark_safe
 
+from mednum.site import csp
 from mednum.standard import schema
 
 register = template.Library()
+
+
+@register.simple_tag
+def script_en_ligne(nom: str):
+    """An inline script of the site (mednum.site.csp.SCRIPTS_EN_LIGNE, allowed by its hash)."""
+    return mark_safe(f"<script>{csp.SCRIPTS_EN_LIGNE[nom]}</script>")
 
 
 # --- Addresses of pages ----------------------------------------------------------------------------
