@@ -11,7 +11,8 @@ the hours index, here none), a Tuesday at 10:00 (many open: the spatial search, 
 a Sunday at 15:00 (nothing open again). Running them in this order, in one process, is what a worker
 sees: the first search of a process reads the census of hours strings and evaluates them, and the density
 remembered after one search sizes the next search's first box. Prints `figure: value` lines: the first
-of --repeat searches (what the first person to ask at that moment waits) and their median, in ms.
+of --repeat searches (what the first person to ask at that moment waits) and their median, in ms; then
+the time to get the census once past RECENSEMENT_TTL with nothing written since (kept), and to read it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,16 @@ def child(engine: str, size: int, repeat: int) -> None:
             print(f"{prefix}_{moment}_{name}_median_ms: {statistics.median(times):.0f}")
             print(f"{prefix}_{moment}_{name}_total: {result.total}")
             sys.stdout.flush()
-
+    # The census of hours strings past RECENSEMENT_TTL: kept while nothing was written since, else read
+    # again (what the first « ouvert maintenant » search after a write pays).
+    search.RECENSEMENT_TTL = 0
+    started = time.perf_counter()
+    search._recensement()
+    print(f"{prefix}_recensement_garde_ms: {(time.perf_counter() - started) * 1000:.1f}")
+    search._RECENSEMENT.clear()
+    started = time.perf_counter()
+    search._recensement()
+    print(f"{prefix}_recensement_relu_ms: {(time.perf_counter() - started) * 1000:.1f}")
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

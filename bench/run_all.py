@@ -33,6 +33,7 @@ FULL = [
     ["bench_nearest.py", "--sizes", "1000000"],
     ["bench_map_payload.py", "--size", "1000000"],
     ["bench_open_now.py", "--size", "1000000"],
+    ["bench_moderation.py", "--size", "1000000"],
     ["bench_memory.py", "--size", "1000000"],
     ["bench_api_throughput.py", "--size", "100000"],
     ["bench_api_parts.py", "--size", "100000"],
