@@ -7,10 +7,34 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.html import format_html
+from django.utils.text import smart_split, unescape_string_literal
 
 from mednum.lieux import dedup, edition, hours
 from mednum.lieux.models import DedupDecision, DedupPair, Lieu, SourceRecord
+from mednum.territoires.text import CleTexte, normalise
+
+
+def lieux_correspondants(queryset, texte: str):
+    """The lieux of `queryset` matching every word of `texte` (the administration's search): in their
+    name or commune without regard to accents, case or punctuation (« mediatheque », « MÉDIATHÈQUE »
+    and « médiathèque » find « Médiathèque d'Agen »), or in their id, postal code or INSEE code, or
+    equal to their SIRET (pivot). A word in quotes stays whole (« "saint jean" »)."""
+    queryset = queryset.alias(nom_cle=CleTexte("nom"), commune_cle=CleTexte("commune_nom"))
+    for mot in smart_split(texte):
+        if mot[:1] in "\"'" and mot[-1:] == mot[:1]:
+            mot = unescape_string_literal(mot)
+        mot = mot.strip()
+        if not mot:
+            continue
+        trouve = (Q(id_standard__icontains=mot) | Q(code_postal__icontains=mot) | Q(code_insee__icontains=mot)
+                  | Q(pivot=mot))
+        cle = normalise(mot)
+        if cle:
+            trouve |= Q(nom_cle__contains=cle) | Q(commune_cle__contains=cle)
+        queryset = queryset.filter(trouve)
+    return queryset
 
 
 class ReadOnlyMixin:
@@ -134,6 +158,11 @@ class LieuAdmin(admin.ModelAdmin):
                               "itinerance")}),
         ("Gestion", {"fields": ("est_demo", "fusionne_dans", "slug", "commune", "cree_le", "modifie_le")}),
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Search without regard to accents (`lieux_correspondants`); `search_fields` above only shows
+        the search box and says what it looks in."""
+        return lieux_correspondants(queryset, search_term), False
 
     def get_list_display(self, request):
         """The list of lieux with unreadable hours also says what is wrong with each."""

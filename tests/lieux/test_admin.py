@@ -358,3 +358,63 @@ def test_moderators_list_the_lieux_whose_hours_cannot_be_read(admin_client):
     page = admin_client.get(f"/admin/lieux/lieu/{illisible.pk}/change/").content.decode()
     assert "Lecture des horaires" in page and "Illisibles, montrés tels quels sur la fiche" in page
     assert "Lisibles." in admin_client.get(f"/admin/lieux/lieu/{lisible.pk}/change/").content.decode()
+
+
+# --- the administration's search ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def a_chercher():
+    return {
+        "agen": make_lieu(nom="Médiathèque d'Agen", commune="Agen", code_postal="47000", code_insee="47001"),
+        "etienne": make_lieu(nom="ÉPN du Crêt", commune="Saint-Étienne", code_postal="42000", code_insee="42218"),
+        "oeuvre": make_lieu(nom="Cœur de ville numérique", commune="Lyon", code_postal="69001", code_insee="69381",
+                            pivot="12345678900011"),
+    }
+
+
+@pytest.mark.parametrize(("texte", "attendus"), [
+    ("mediatheque", {"agen"}),
+    ("MÉDIATHÈQUE", {"agen"}),
+    ("Médiathèque", {"agen"}),
+    ("d'agen", {"agen"}),
+    ("mediatheque agen", {"agen"}),
+    ("mediatheque lyon", set()),
+    ("epn", {"etienne"}),
+    ("saint etienne", {"etienne"}),
+    ("SAINT-ÉTIENNE", {"etienne"}),
+    ('"saint etienne"', {"etienne"}),
+    ("cret", {"etienne"}),
+    ("coeur", {"oeuvre"}),
+    ("Cœur", {"oeuvre"}),
+    ("47000", {"agen"}),
+    ("42218", {"etienne"}),
+    ("12345678900011", {"oeuvre"}),
+    ("numerique", {"oeuvre"}),
+    ("introuvable", set()),
+])
+def test_the_administrations_search_ignores_accents_case_and_punctuation(a_chercher, texte, attendus):
+    from mednum.lieux.admin import lieux_correspondants
+
+    ids = set(lieux_correspondants(Lieu.objects.all(), texte).values_list("id", flat=True))
+    assert ids == {a_chercher[nom].id for nom in attendus}
+
+
+def test_the_database_key_is_pythons_normalise():
+    """SQLite computes the key with `normalise` itself; PostgreSQL with SQL, which must agree on French
+    names (upper-case accents, ligatures, apostrophes, hyphens, spaces)."""
+    from mednum.territoires.text import CleTexte, normalise
+
+    noms = ["Médiathèque d'Agen", "ÉPN du Crêt", "Cœur de ville", "L'Isle-sur-la-Sorgue", "ÎLE-D'YEU  (Port-Joinville)",
+            "Château-Thierry", "Æsthétique Straße", "Çà et là : Noël à Saint-Ouën", "EPN n°3 — 2ᵉ étage", "1ʳᵉ Maison nº 4"]
+    for nom in noms:
+        make_lieu(nom=nom)
+    for nom, cle in Lieu.objects.annotate(cle=CleTexte("nom")).values_list("nom", "cle"):
+        assert cle == normalise(nom), nom
+
+
+def test_moderators_find_a_lieu_without_typing_its_accents(admin_client, a_chercher):
+    page = admin_client.get("/admin/lieux/lieu/", {"q": "mediatheque"}).content.decode()
+    assert "Médiathèque d&#x27;Agen" in page or "Médiathèque d'Agen" in page
+    assert "ÉPN du Crêt" not in page
+    assert admin_client.get("/admin/lieux/lieu/", {"q": "saint etienne"}).status_code == 200

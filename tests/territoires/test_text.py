@@ -25,3 +25,13 @@ from mednum.territoires.text import normalise
 )
 def test_normalise(text, expected):
     assert normalise(text) == expected
+
+
+def test_the_sql_table_of_accented_letters_agrees_with_normalise():
+    """PostgreSQL's key (`CleTexte`) replaces each of these letters by its bare letter: the same as
+    `normalise`, which SQLite runs itself."""
+    from mednum.territoires.text import _ACCENTUEES, _NUES
+
+    assert len(_ACCENTUEES) == len(_NUES)
+    for lettre, nue in zip(_ACCENTUEES, _NUES, strict=True):
+        assert normalise(lettre) == nue, lettre
