@@ -135,6 +135,7 @@ class LieuAdmin(admin.ModelAdmin):
     list_display = ("nom", "commune_nom", "code_postal", "id_standard", "source", "date_maj", "est_demo")
     list_filter = (FusionneFilter, HorairesFilter, "est_demo", "position_precision", "date_maj")
     search_fields = ("nom", "commune_nom", "id_standard", "code_postal", "code_insee", "=pivot")
+    search_help_text = "Nom ou commune (avec ou sans accents), identifiant, code postal, code INSEE ou SIRET."
     readonly_fields = ("lecture_des_horaires", "fusionne_dans", "slug", "commune", "cree_le", "modifie_le")
     list_select_related = ()
     show_full_result_count = False

@@ -417,4 +417,5 @@ def test_moderators_find_a_lieu_without_typing_its_accents(admin_client, a_cherc
     page = admin_client.get("/admin/lieux/lieu/", {"q": "mediatheque"}).content.decode()
     assert "Médiathèque d&#x27;Agen" in page or "Médiathèque d'Agen" in page
     assert "ÉPN du Crêt" not in page
+    assert "Nom ou commune (avec ou sans accents)" in page
     assert admin_client.get("/admin/lieux/lieu/", {"q": "saint etienne"}).status_code == 200
