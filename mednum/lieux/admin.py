@@ -13,15 +13,17 @@ from django.utils.text import smart_split, unescape_string_literal
 
 from mednum.lieux import dedup, edition, hours
 from mednum.lieux.models import DedupDecision, DedupPair, Lieu, SourceRecord
-from mednum.territoires.text import CleTexte, normalise
+from mednum.territoires.models import Commune
+from mednum.territoires.text import CleTexte, motif_like, normalise
 
 
 def lieux_correspondants(queryset, texte: str):
     """The lieux of `queryset` matching every word of `texte` (the administration's search): in their
-    name or commune without regard to accents, case or punctuation (« mediatheque », « MÉDIATHÈQUE »
-    and « médiathèque » find « Médiathèque d'Agen »), or in their id, postal code or INSEE code, or
-    equal to their SIRET (pivot). A word in quotes stays whole (« "saint jean" »)."""
-    queryset = queryset.alias(nom_cle=CleTexte("nom"), commune_cle=CleTexte("commune_nom"))
+    name without regard to accents, case or punctuation (« mediatheque », « MÉDIATHÈQUE » and
+    « médiathèque » find « Médiathèque d'Agen »), in the name of their commune (likewise for a commune
+    of the database, as written otherwise), in their id, postal code or INSEE code, or equal to their
+    SIRET (pivot). A word in quotes stays whole (« "saint jean" »)."""
+    queryset = queryset.alias(nom_cle=CleTexte("nom"))
     for mot in smart_split(texte):
         if mot[:1] in "\"'" and mot[-1:] == mot[:1]:
             mot = unescape_string_literal(mot)
@@ -32,7 +34,12 @@ def lieux_correspondants(queryset, texte: str):
                   | Q(pivot=mot))
         cle = normalise(mot)
         if cle:
-            trouve |= Q(nom_cle__contains=cle) | Q(commune_cle__contains=cle)
+            # The name's key is computed only where the name as written may hold it (`motif_like`: at a
+            # million lieux, computing it on every name took 8 s); the commune through the communes' own
+            # key (`nom_recherche`, ~35,000 rows read once), and as written on the lieu.
+            communes = Commune.objects.filter(nom_recherche__contains=cle).values("code")
+            trouve |= (Q(nom__motif=motif_like(cle)) & Q(nom_cle__contains=cle)) | Q(commune_id__in=communes) | Q(
+                commune_nom__icontains=mot)
         queryset = queryset.filter(trouve)
     return queryset
 

@@ -3,7 +3,7 @@
 import re
 import unicodedata
 
-from django.db.models import Func, TextField
+from django.db.models import CharField, Func, Lookup, TextField
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
@@ -15,6 +15,8 @@ def normalise(text: str) -> str:
     """
     if not text:
         return ""
+    if text.isascii():  # the same result, without decomposing (most names, and every code)
+        return _NON_ALNUM.sub(" ", text.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     # Ligatures common in French names (œ, æ) have no NFKD decomposition.
@@ -55,3 +57,39 @@ def enregistrer_fonction_sqlite(sender, connection, **kwargs) -> None:
     """Give each new SQLite connection the function of `CleTexte` (signal `connection_created`)."""
     if connection.vendor == "sqlite":
         connection.connection.create_function(SQLITE_FONCTION, 1, normalise, deterministic=True)
+
+
+# --- a quick first sift for `CleTexte`, on the column as written --------------------------------------
+
+# Letters of a key that the text may hold under another form (accented: é → e, ç → c, ñ → n, ý → y;
+# ordinals: ʳ → r): any one character there. « oe », « ae » and « ss » may be one character (œ, æ, ß).
+_VARIABLES = str.maketrans({lettre: "_" for lettre in "aceinouyr"})
+_LIGATURES = re.compile(r"oe|ae|ss")
+
+
+def motif_like(cle: str) -> str:
+    """A LIKE pattern that the text as written matches whenever its key (`normalise`) holds `cle`:
+    « mediatheque » → « %m_d__th_q__% », true for « Médiathèque ». The database checks it in C on every
+    row, and computes the key (`CleTexte`) only for the rows it lets through. Not for texts written
+    with other compatibility characters (« ﬁ » ligature, accented consonants such as « ž »), which the
+    key turns into plain letters, nor for a search that stops in the middle of a « ß » (« stras » in
+    « Straße »): such a text is not found by those letters."""
+    motif = _LIGATURES.sub("%", cle).translate(_VARIABLES).replace(" ", "%")
+    return f"%{motif}%"
+
+
+class Motif(Lookup):
+    """`champ__motif="%m_d%"`: LIKE with the pattern as given (`_` and `%` are wildcards), case
+    ignored for ASCII letters (SQLite's LIKE; ILIKE on PostgreSQL)."""
+
+    lookup_name = "motif"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        operateur = "ILIKE" if connection.vendor == "postgresql" else "LIKE"
+        return f"{lhs} {operateur} {rhs}", [*lhs_params, *rhs_params]
+
+
+CharField.register_lookup(Motif)
+TextField.register_lookup(Motif)

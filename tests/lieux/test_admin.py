@@ -365,6 +365,11 @@ def test_moderators_list_the_lieux_whose_hours_cannot_be_read(admin_client):
 
 @pytest.fixture
 def a_chercher():
+    from tests.factories import CommuneFactory
+
+    # Saint-Étienne is a commune of the database (as the communes of imported lieux are); Agen and Lyon
+    # are only written on their lieux (`commune_nom`).
+    CommuneFactory(code="42218", nom="Saint-Étienne")
     return {
         "agen": make_lieu(nom="Médiathèque d'Agen", commune="Agen", code_postal="47000", code_insee="47001"),
         "etienne": make_lieu(nom="ÉPN du Crêt", commune="Saint-Étienne", code_postal="42000", code_insee="42218"),
