@@ -19,7 +19,6 @@ first of --repeat runs and their median, in ms:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -86,20 +85,7 @@ def child(engine: str, size: int, repeat: int) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    bench_nearest.add_engine_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.child:
-        child(args.engine, args.size, args.repeat)
-        return 0
-    engines, base_url = bench_nearest.engines_to_run(args.engines)
-    status = 0
-    for engine in engines:
-        status |= bench_nearest.run_child(Path(__file__).resolve(), engine, args.size, base_url,
-                                          ["--repeat", str(args.repeat)])
-    return status
+    return bench_nearest.size_repeat_main(argv, __doc__, __file__, child)
 
 
 if __name__ == "__main__":

@@ -416,6 +416,24 @@ def run_child(script: Path, engine: str, size: int, base_url: str, extra: list[s
     return subprocess.call(cmd, env=env, cwd=str(ROOT))
 
 
+def size_repeat_main(argv, doc: str, script: str, child, default_size: int = 1_000_000) -> int:
+    """`main` of a benchmark taking `--size` and `--repeat`, run once per engine in a child process that
+    calls `child(engine, size, repeat)`."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=default_size)
+    parser.add_argument("--repeat", type=int, default=3)
+    add_engine_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.engine, args.size, args.repeat)
+        return 0
+    engines, base_url = engines_to_run(args.engines)
+    status = 0
+    for engine in engines:
+        status |= run_child(Path(script).resolve(), engine, args.size, base_url, ["--repeat", str(args.repeat)])
+    return status
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")

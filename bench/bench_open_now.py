@@ -17,7 +17,6 @@ the time to get the census once past RECENSEMENT_TTL with nothing written since 
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -68,21 +67,9 @@ def child(engine: str, size: int, repeat: int) -> None:
     search._recensement()
     print(f"{prefix}_recensement_relu_ms: {(time.perf_counter() - started) * 1000:.1f}")
 
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    bench_nearest.add_engine_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.child:
-        child(args.engine, args.size, args.repeat)
-        return 0
-    engines, base_url = bench_nearest.engines_to_run(args.engines)
-    status = 0
-    for engine in engines:
-        extra = ["--repeat", str(args.repeat)]
-        status |= bench_nearest.run_child(Path(__file__).resolve(), engine, args.size, base_url, extra)
-    return status
+    return bench_nearest.size_repeat_main(argv, __doc__, __file__, child)
 
 
 if __name__ == "__main__":
