@@ -26,10 +26,10 @@ def normalise(text: str) -> str:
 
 # --- the same key, computed by the database --------------------------------------------------------
 
-# PostgreSQL: the accented letters of French and its neighbours, upper and lower case, and their bare
-# letter (œ and æ become two letters, below). Other letters stay as they are; `normalise` in Python
-# decomposes every Unicode letter: the two agree on French names.
-# Ordinal letters too (« 2ᵉ », « 1ʳᵉ », « nº »), which Unicode decomposes into plain letters.
+# PostgreSQL: the accented letters of French and its neighbours, upper and lower case, and the ordinal
+# letters (« 2ᵉ », « 1ʳᵉ », « nº »), each with its bare letter (œ, æ and ß become two letters, below).
+# Other letters stay as they are where `normalise` decomposes every Unicode letter: the two agree on
+# French names (tests/lieux/test_admin.py checks them on both databases).
 _ACCENTUEES = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝŸᵉʳᵈᵒºª"
 _NUES = "aaaaaaceeeeiiiinooooouuuuyyaaaaaaceeeeiiiinooooouuuuyyerdooa"
 SQLITE_FONCTION = "mednum_cle_texte"
