@@ -552,12 +552,15 @@ def horaires_invalides() -> list[HorairesInvalides]:
 
     nombres: dict[str, int] = {}
     for lieux in _publies_avec_horaires():
+        longs = []
         for row in lieux.values("prefixe").annotate(nombre=Count("id")).order_by().iterator(chunk_size=5000):
             if len(row["prefixe"]) < HORAIRES_INDEX_CHARS:
                 nombres[row["prefixe"]] = nombres.get(row["prefixe"], 0) + row["nombre"]
-                continue
-            # A string as long as the index's prefix may be longer: its whole strings are read.
-            entiers = lieux.filter(prefixe=row["prefixe"]).values("horaires").annotate(nombre=Count("id")).order_by()
+            else:
+                longs.append(row["prefixe"])
+        # A string as long as the index's prefix may be longer: the whole strings of those, in one query.
+        if longs:
+            entiers = lieux.filter(prefixe__in=longs).values("horaires").annotate(nombre=Count("id")).order_by()
             for entier in entiers:
                 nombres[entier["horaires"]] = nombres.get(entier["horaires"], 0) + entier["nombre"]
     out = []

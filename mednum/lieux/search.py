@@ -428,16 +428,13 @@ def _recensement() -> _Recensement | None:
         cursor.execute("SELECT (SELECT max(id) FROM lieux_lieu), (SELECT max(modifie_le) FROM lieux_lieu)")
         etat = tuple(cursor.fetchone())
         now = time.monotonic()
-        stamp = None
-        if _RECENSEMENT and _RECENSEMENT[0].etat == etat:
-            if now - _RECENSEMENT[0].lu < RECENSEMENT_TTL:
-                return _RECENSEMENT[0]
-            stamp = _change_stamp()
-            if stamp is not None and stamp == _RECENSEMENT[0].stamp:
-                _RECENSEMENT[0] = _RECENSEMENT[0]._replace(lu=now)
-                return _RECENSEMENT[0]
-        else:
-            stamp = _change_stamp()
+        garde = _RECENSEMENT[0] if _RECENSEMENT and _RECENSEMENT[0].etat == etat else None
+        if garde is not None and now - garde.lu < RECENSEMENT_TTL:
+            return garde
+        stamp = _change_stamp()
+        if garde is not None and stamp is not None and stamp == garde.stamp:
+            _RECENSEMENT[0] = garde._replace(lu=now)
+            return _RECENSEMENT[0]
         cursor.execute(
             f"SELECT {prefixe}, count(*) FROM lieux_lieu l WHERE {_INDEXES_HORAIRES} GROUP BY {prefixe}"
         )
