@@ -178,6 +178,37 @@ def test_map_draws_server_clusters(page, live_server, donnees):
     assert not errors, errors
 
 
+def test_map_on_an_online_style_draws_the_lieux_above_it(page, live_server, donnees, settings):
+    """With MEDNUM_MAP_STYLE_URL the base map comes from a tile service (here answered by the browser
+    itself, no network): the lieux's layers go on top of its style, the offline outlines are not added."""
+    settings.MEDNUM_MAP_STYLE_URL = "https://tuiles.example.fr/style.json"
+    style = {
+        "version": 8,
+        "sources": {},
+        "layers": [{"id": "fond-en-ligne", "type": "background", "paint": {"background-color": "#f6f6f6"}}],
+    }
+    asked = []
+
+    def answer(route):
+        asked.append(route.request.url)
+        route.fulfill(json=style)
+
+    page.route("https://tuiles.example.fr/**", answer)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/lieux/?commune=34301")
+    page.wait_for_function("() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null",
+                           timeout=15000)
+    assert asked == ["https://tuiles.example.fr/style.json"]
+    layers = page.evaluate("() => window.mednumCarte.getStyle().layers.map(l => l.id)")
+    assert layers == ["fond-en-ligne", "rayon", "groupes", "lieux"], layers
+    clusters = page.evaluate(
+        "() => window.mednumCarte.queryRenderedFeatures({layers: ['groupes']}).map(f => f.properties.nombre)"
+    )
+    assert sum(clusters) >= 12, clusters
+    assert not errors, errors
+
+
 def test_map_counts_the_lieux_of_its_visible_part(page, live_server, donnees):
     """The server's clusters cover whole cells of its grid: with Frontignan just beyond the map's east
     edge, the map said « 13 lieux dans cette partie de la carte » where 12 were drawn."""

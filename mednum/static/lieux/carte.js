@@ -40,15 +40,21 @@
 
   var BLEU = "#000091";
   var ROUGE = "#e1000f";
+  var VIDE = { type: "FeatureCollection", features: [] };
 
-  /* The offline base: a background first (the map is ready at once), then the outlines of régions
-   * and départements, added under the lieux once the first data is drawn (they weigh 2 MB). */
+  /* The offline base: a background, then the lieux's own layers, all in the first style so that the
+   * map can draw the first data as soon as it arrives; the outlines of régions and départements are
+   * added under the lieux once the first data is drawn (they weigh 2 MB). */
   function styleHorsLigne() {
-    return {
+    var style = {
       version: 8,
       sources: {},
       layers: [{ id: "fond", type: "background", paint: { "background-color": "#e3eaf2" } }]
     };
+    var couches = couchesDesLieux();
+    Object.keys(couches.sources).forEach(function (id) { style.sources[id] = couches.sources[id]; });
+    style.layers = style.layers.concat(couches.layers);
+    return style;
   }
 
   function ajouterContours() {
@@ -111,7 +117,6 @@
   var canvas = map.getCanvas();
   canvas.setAttribute("aria-describedby", "carte-description");
 
-  var VIDE = { type: "FeatureCollection", features: [] };
   var pret = false; // the style is loaded and our layers added
   var enAttente = null; // data that arrived before
   var marqueurs = [];
@@ -134,17 +139,20 @@
     return { type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: coordonnees } };
   }
 
-  function ajouterCouches() {
+  /* The lieux's sources and layers: the list's radius (dashed circle), the counts and the lieux. */
+  function couchesDesLieux() {
+    var sources = {};
+    var layers = [];
     var rayon = parseFloat(d.rayonKm);
     if (rayon > 0) {
-      map.addSource("rayon", { type: "geojson", data: cercle(parseFloat(d.lon), parseFloat(d.lat), rayon) });
-      map.addLayer({
+      sources.rayon = { type: "geojson", data: cercle(parseFloat(d.lon), parseFloat(d.lat), rayon) };
+      layers.push({
         id: "rayon", type: "line", source: "rayon",
         paint: { "line-color": BLEU, "line-width": 2, "line-dasharray": [3, 2] }
       });
     }
-    map.addSource("resultats", { type: "geojson", data: VIDE });
-    map.addLayer({
+    sources.resultats = { type: "geojson", data: VIDE };
+    layers.push({
       id: "groupes",
       type: "circle",
       source: "resultats",
@@ -157,7 +165,7 @@
         "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "nombre"]], 1, 12, 10, 22, 40, 34]
       }
     });
-    map.addLayer({
+    layers.push({
       id: "lieux",
       type: "circle",
       source: "resultats",
@@ -169,6 +177,14 @@
         "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 5, 14, 8]
       }
     });
+    return { sources: sources, layers: layers };
+  }
+
+  /* An online style: the lieux's layers go on top of it once it is loaded. */
+  function ajouterCouches() {
+    var couches = couchesDesLieux();
+    Object.keys(couches.sources).forEach(function (id) { map.addSource(id, couches.sources[id]); });
+    couches.layers.forEach(function (layer) { map.addLayer(layer); });
   }
 
   /* /api/v1/carte answer → GeoJSON features with `genre` (region, departement, grappe, lieu) and `nombre`. */
@@ -312,13 +328,18 @@
 
   // The first data is asked for at once, while the map loads.
   charger();
-  map.on("load", function () {
-    ajouterCouches();
+  // The first data is drawn as soon as the style is ready, without waiting for the map's first frame.
+  function styleCharge() {
+    if (d.styleUrl) ajouterCouches();
     pret = true;
     if (enAttente) {
       appliquer(enAttente);
       enAttente = null;
     }
+  }
+  if (map.isStyleLoaded()) styleCharge();
+  else map.once("style.load", styleCharge);
+  map.on("load", function () {
     map.on("moveend", plusTard);
     map.on("click", "groupes", function (e) { if (e.features && e.features[0]) zoomerSur(e.features[0]); });
     map.on("click", "lieux", function (e) { if (e.features && e.features[0]) ouvrirLieu(e.features[0]); });
