@@ -202,11 +202,22 @@ class SourceRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("source", "source_id", "lieu", "date_maj", "updated_at")
     list_filter = ("source",)
     search_fields = ("=source_id", "lieu__nom", "lieu__id_standard")
+    search_help_text = ("Identifiant dans la source (exact), ou le lieu : nom ou commune (avec ou sans accents), "
+                        "identifiant, code postal, code INSEE ou SIRET.")
     list_select_related = ("lieu",)
     show_full_result_count = False
     fields = ("source", "source_id", "lieu", "date_maj", "imported_at", "updated_at", "content_hash",
               "normalised_pretty", "raw_pretty")
     readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        """The records with this identifier in their source, or of the lieux the lieux' search finds
+        (`lieux_correspondants`: without regard to accents)."""
+        terme = search_term.strip()
+        if not terme:
+            return queryset, False
+        lieux = lieux_correspondants(Lieu.objects.all(), terme).values("id")
+        return queryset.filter(Q(source_id=terme) | Q(lieu__in=lieux)), False
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) or request.user.has_perm("lieux.view_lieu")
@@ -234,6 +245,8 @@ class DedupPairAdmin(admin.ModelAdmin):
     list_display = ("lieu_a", "lieu_b", "score_display", "distance_display", "status")
     list_filter = ("status",)
     search_fields = ("record_a__lieu__nom", "record_b__lieu__nom", "record_a__source_id", "record_b__source_id")
+    search_help_text = ("Identifiant dans une source, ou l'un des deux lieux : nom ou commune (avec ou sans "
+                        "accents), identifiant, code postal, code INSEE ou SIRET.")
     list_select_related = ("record_a", "record_b")
     actions = ["action_meme_lieu", "action_lieux_differents"]
     readonly_fields = ("lieu_a", "lieu_b", "score", "details", "distance_m", "status", "cree_le", "modifie_le")
@@ -244,6 +257,18 @@ class DedupPairAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return request.user.has_perm("lieux.change_deduppair")
+
+    def get_search_results(self, request, queryset, search_term):
+        """The pairs with this text in the identifier of one of their records, or one of whose lieux the
+        lieux' search finds (`lieux_correspondants`: without regard to accents)."""
+        terme = search_term.strip()
+        if not terme:
+            return queryset, False
+        lieux = lieux_correspondants(Lieu.objects.all(), terme).values("id")
+        return queryset.filter(
+            Q(record_a__source_id__icontains=terme) | Q(record_b__source_id__icontains=terme)
+            | Q(record_a__lieu__in=lieux) | Q(record_b__lieu__in=lieux)
+        ), False
 
     @admin.display(description="enregistrement A")
     def lieu_a(self, obj):

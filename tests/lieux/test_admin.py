@@ -424,3 +424,49 @@ def test_moderators_find_a_lieu_without_typing_its_accents(admin_client, a_cherc
     assert "ÉPN du Crêt" not in page
     assert "Nom ou commune (avec ou sans accents)" in page
     assert admin_client.get("/admin/lieux/lieu/", {"q": "saint etienne"}).status_code == 200
+
+
+def test_source_records_are_found_by_their_lieu_without_accents_or_by_their_exact_identifier(admin_client, a_chercher):
+    agen = a_chercher["agen"].source_records.get()
+    etienne = a_chercher["etienne"].source_records.get()
+
+    def trouves(texte):
+        page = admin_client.get("/admin/lieux/sourcerecord/", {"q": texte})
+        assert page.status_code == 200
+        return {pk for pk in (agen.pk, etienne.pk) if f"/admin/lieux/sourcerecord/{pk}/change/" in page.content.decode()}
+
+    assert trouves("mediatheque") == {agen.pk}
+    assert trouves("SAINT ETIENNE") == {etienne.pk}
+    assert trouves("47000") == {agen.pk}
+    assert trouves(etienne.source_id) == {etienne.pk}
+    assert trouves(etienne.source_id[:-1] + "x") == set()
+    assert trouves("introuvable") == set()
+    assert "Identifiant dans la source (exact)" in admin_client.get("/admin/lieux/sourcerecord/").content.decode()
+
+
+def test_duplicate_pairs_are_found_by_either_lieu_without_accents_or_a_source_identifier(admin_client):
+    from mednum.lieux.models import DedupPair
+
+    def paire(lieu_a, lieu_b):
+        return DedupPair.objects.create(
+            record_a=lieu_a.source_records.get(), record_b=lieu_b.source_records.get(), score=0.7, distance_m=12
+        )
+
+    jean_moulin = paire(make_lieu("Hinaura", "h-41", nom="Médiathèque Jean Moulin"),
+                        make_lieu("Gironde", "g-77", nom="Espace numérique municipal"))
+    coeur = paire(make_lieu("Hinaura", "h-52", nom="Cœur de ville numérique"),
+                  make_lieu("Gironde", "g-93", nom="Maison France services"))
+
+    def trouvees(texte):
+        page = admin_client.get("/admin/lieux/deduppair/", {"q": texte})
+        assert page.status_code == 200
+        html = page.content.decode()
+        return {p.pk for p in (jean_moulin, coeur) if f"/admin/lieux/deduppair/{p.pk}/change/" in html}
+
+    assert trouvees("mediatheque") == {jean_moulin.pk}  # lieu A
+    assert trouvees("ESPACE NUMERIQUE") == {jean_moulin.pk}  # lieu B
+    assert trouvees("coeur") == {coeur.pk}
+    assert trouvees("france services") == {coeur.pk}
+    assert trouvees("numerique") == {jean_moulin.pk, coeur.pk}
+    assert trouvees("g-93") == {coeur.pk}
+    assert trouvees("introuvable") == set()
