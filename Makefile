@@ -25,13 +25,9 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## Lance toute la suite de tests (SQLite ; puis PostgreSQL si MEDNUM_TEST_POSTGRES_URL est défini).
+## Lance toute la suite de tests sur SQLite ; en même temps sur PostgreSQL si MEDNUM_TEST_POSTGRES_URL est défini.
 test: $(STAMP)
-	MEDNUM_IGNORE_DOTENV=1 $(BIN)/python -m pytest
-	@if [ -n "$$MEDNUM_TEST_POSTGRES_URL" ]; then \
-	  echo "=== Même suite sur PostgreSQL ==="; \
-	  MEDNUM_IGNORE_DOTENV=1 DATABASE_URL="$$MEDNUM_TEST_POSTGRES_URL" $(BIN)/python -m pytest; \
-	fi
+	@bash scripts/run_tests.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
