@@ -12,6 +12,14 @@ mednum/static/lieux/carte.js on the first `idle` after the first /api/v1/carte a
 Each run uses a fresh browser context (empty HTTP cache) ; the first request of the server process is
 made before measuring (Python imports, commune index). Prints `figure: value` lines, the headline being
 `map_first_render_ms` (median of the runs). Goal: ≤ 1500 ms.
+
+    .venv/bin/python bench/bench_map_render.py --compare OTHER_CARTE.js [--runs 15]
+
+compares another version of mednum/static/lieux/carte.js with the project's: the two are loaded in
+turn, pair after pair, in the same minutes (the browser serves both from memory, so that they are
+fetched alike), and the median of the pairs' differences is printed. This machine's speed drifts from
+minute to minute by more than most changes gain; a difference of paired loads is far steadier than
+two medians taken a few minutes apart.
 """
 
 from __future__ import annotations
@@ -87,7 +95,18 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("le serveur n'a pas démarré")
 
 
-def measure(base: str, path: str, runs: int) -> list[float]:
+def _serve(body: str):
+    """A Playwright route handler answering with `body` (a script)."""
+
+    def handler(route):
+        route.fulfill(body=body, content_type="text/javascript")
+
+    return handler
+
+
+def measure(base: str, path: str, runs: int, scripts: list[str] | None = None) -> list[float]:
+    """First-render times of `runs` loads of `path`; with `scripts`, load i gets scripts[i % len] as
+    the map's script."""
     from playwright.sync_api import sync_playwright
 
     timings = []
@@ -97,9 +116,11 @@ def measure(base: str, path: str, runs: int) -> list[float]:
             args=["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-dev-shm-usage",
                   "--disable-background-networking", "--no-first-run"],
         )
-        for _ in range(runs):
+        for i in range(runs):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
+            if scripts:
+                page.route("**/static/lieux/carte*.js", _serve(scripts[i % len(scripts)]))
             page.goto(base + path)
             page.wait_for_function(
                 "() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null", timeout=30000
@@ -115,12 +136,32 @@ def measure(base: str, path: str, runs: int) -> list[float]:
     return timings
 
 
+def compare(base: str, path: str, pairs: int, other: Path) -> int:
+    """Paired loads of the project's carte.js and `other`, in alternating order (ABBA…)."""
+    ours = (ROOT / "mednum" / "static" / "lieux" / "carte.js").read_text(encoding="utf-8")
+    theirs = other.read_text(encoding="utf-8")
+    # Each pair runs in its own browser: A then B, then B then A for the next pair.
+    a, b = [], []
+    for i in range(pairs):
+        first, second = measure(base, path, 2, [ours, theirs] if i % 2 == 0 else [theirs, ours])
+        a.append(first if i % 2 == 0 else second)
+        b.append(second if i % 2 == 0 else first)
+    differences = [y - x for x, y in zip(a, b)]
+    print(f"pairs: {pairs}")
+    print(f"map_first_render_ms_project: {statistics.median(a):.0f}")
+    print(f"map_first_render_ms_other: {statistics.median(b):.0f}")
+    print(f"difference_other_minus_project_ms_median: {statistics.median(differences):.0f}")
+    print(f"other_slower_in_pairs: {sum(d > 0 for d in differences)}/{pairs}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--commune", default="75056", help="INSEE code of the commune searched")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--compare", metavar="CARTE_JS", help="another carte.js, compared in paired loads")
     args = parser.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         print("# Chromium absent (paquet Debian « chromium ») : mesure impossible", file=sys.stderr)
@@ -131,6 +172,8 @@ def main(argv=None) -> int:
     base = f"http://127.0.0.1:{port}"
     try:
         urllib.request.urlopen(f"{base}/lieux/?commune={args.commune}", timeout=30).read()  # warm the process
+        if args.compare:
+            return compare(base, f"/lieux/?commune={args.commune}", args.runs, Path(args.compare))
         commune = measure(base, f"/lieux/?commune={args.commune}", args.runs)
         national = measure(base, "/lieux/", max(1, args.runs // 2))
     finally:
