@@ -264,7 +264,8 @@ MEDNUM_CONTACT_EMAIL = os.environ.get("MEDNUM_CONTACT_EMAIL", "")
 MEDNUM_GEOCODER_URL = os.environ.get("MEDNUM_GEOCODER_URL", "")
 # Days the import page's reports and uploaded files are kept (`manage.py purge_imports`).
 MEDNUM_IMPORT_RETENTION_DAYS = int(os.environ.get("MEDNUM_IMPORT_RETENTION_DAYS", "90"))
-# Optional online map style (MapLibre style URL); the offline base layer is always available.
+# Optional online map style (MapLibre style URL); the offline base layer is always available, and
+# replaces it in the browser when it cannot be loaded (mednum/static/lieux/carte.js).
 MEDNUM_MAP_STYLE_URL = os.environ.get("MEDNUM_MAP_STYLE_URL", "")
 # Content-Security-Policy (mednum.site.csp) only reported by browsers, not enforced: to check a deployment.
 MEDNUM_CSP_REPORT_ONLY = env_bool("MEDNUM_CSP_REPORT_ONLY", False)

@@ -209,6 +209,41 @@ def test_map_on_an_online_style_draws_the_lieux_above_it(page, live_server, donn
     assert not errors, errors
 
 
+@pytest.mark.parametrize("panne", ["erreur", "sans_reponse"])
+def test_map_falls_back_to_the_offline_base_when_the_online_style_cannot_be_loaded(
+    page, live_server, donnees, settings, panne
+):
+    """The tile service answers with an error, or not at all: the map draws the lieux on the outlines
+    shipped with the site instead of staying empty."""
+    settings.MEDNUM_MAP_STYLE_URL = "https://tuiles.example.fr/style.json"
+    pending = []
+
+    def answer(route):
+        if panne == "erreur":
+            route.fulfill(status=503, body="indisponible")
+        else:
+            pending.append(route)  # never answered
+
+    page.route("https://tuiles.example.fr/**", answer)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/lieux/?commune=34301")
+    page.wait_for_function("() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null",
+                           timeout=20000)
+    clusters = page.evaluate(
+        "() => window.mednumCarte.queryRenderedFeatures({layers: ['groupes']}).map(f => f.properties.nombre)"
+    )
+    assert sum(clusters) >= 12, clusters
+    # With the outlines of régions and départements under the lieux, as on any offline map.
+    page.wait_for_function("() => !!window.mednumCarte.getLayer('departements-surface')", timeout=10000)
+    layers = page.evaluate("() => window.mednumCarte.getStyle().layers.map(l => l.id)")
+    assert layers == ["fond", "departements-surface", "departements-contour", "regions-contour", "rayon", "groupes",
+                      "lieux"], layers
+    assert not errors, errors
+    if panne == "sans_reponse":
+        assert pending, "la requête du style n'a pas été faite"
+
+
 def test_map_counts_the_lieux_of_its_visible_part(page, live_server, donnees):
     """The server's clusters cover whole cells of its grid: with Frontignan just beyond the map's east
     edge, the map said « 13 lieux dans cette partie de la carte » where 12 were drawn."""

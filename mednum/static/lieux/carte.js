@@ -5,7 +5,8 @@
  * move: counts per région or département at low zoom, grid clusters from the server at middle zoom,
  * points at high zoom. Counts are HTML labels over the circles, so no font server is needed; the
  * base layer is built here from the outlines of régions and départements shipped with the site, or
- * comes from an online style when the site sets MEDNUM_MAP_STYLE_URL.
+ * comes from an online style when the site sets MEDNUM_MAP_STYLE_URL (the offline base replaces it
+ * when it cannot be loaded: server down, network filtered, no answer within ATTENTE_STYLE_MS).
  *
  * For tests and measurements: `window.mednumCarte` is the map; `window.mednumCarteEtat` tells when
  * the first data was drawn (`premierRendu`, milliseconds since navigation start).
@@ -41,6 +42,8 @@
   var BLEU = "#000091";
   var ROUGE = "#e1000f";
   var VIDE = { type: "FeatureCollection", features: [] };
+  var ATTENTE_STYLE_MS = 8000;
+  var enLigne = !!d.styleUrl; // the base map comes from MEDNUM_MAP_STYLE_URL (until it fails)
 
   /* The offline base: a background, then the lieux's own layers, all in the first style so that the
    * map can draw the first data as soon as it arrives; the outlines of régions and départements are
@@ -58,7 +61,7 @@
   }
 
   function ajouterContours() {
-    if (d.styleUrl || map.getSource("departements")) return;
+    if (enLigne || map.getSource("departements")) return;
     var dessous = map.getLayer("rayon") ? "rayon" : "groupes";
     var attribution = "Contours : IGN, ADMIN EXPRESS (Licence Ouverte 2.0)";
     map.addSource("regions", { type: "geojson", data: d.regions, attribution: attribution });
@@ -78,7 +81,7 @@
 
   var options = {
     container: conteneur,
-    style: d.styleUrl || styleHorsLigne(),
+    style: enLigne ? d.styleUrl : styleHorsLigne(),
     center: [parseFloat(d.lon), parseFloat(d.lat)],
     zoom: parseFloat(d.zoom),
     minZoom: 2,
@@ -330,7 +333,7 @@
   charger();
   // The first data is drawn as soon as the style is ready, without waiting for the map's first frame.
   function styleCharge() {
-    if (d.styleUrl) ajouterCouches();
+    if (enLigne) ajouterCouches();
     pret = true;
     if (enAttente) {
       appliquer(enAttente);
@@ -339,6 +342,19 @@
   }
   if (map.isStyleLoaded()) styleCharge();
   else map.once("style.load", styleCharge);
+
+  /* The online style could not be loaded (an error before it was ready, or no answer in time): the
+   * offline base instead, so that the map still shows the lieux. Errors once it is ready (a tile that
+   * does not load) leave it in place. */
+  function horsLigne() {
+    if (!enLigne || pret) return;
+    enLigne = false;
+    map.setStyle(styleHorsLigne(), { diff: false });
+  }
+  if (enLigne) {
+    map.on("error", function () { horsLigne(); });
+    setTimeout(horsLigne, ATTENTE_STYLE_MS);
+  }
   map.on("load", function () {
     map.on("moveend", plusTard);
     map.on("click", "groupes", function (e) { if (e.features && e.features[0]) zoomerSur(e.features[0]); });
