@@ -178,10 +178,32 @@ def test_map_draws_server_clusters(page, live_server, donnees):
     assert not errors, errors
 
 
+STYLE_EN_LIGNE = "https://tuiles.example.fr/style.json"
+
+
+def open_map_with_online_style(page, live_server, settings, answer, timeout=15000) -> list[str]:
+    """Opens the results for Sète with MEDNUM_MAP_STYLE_URL set, the style's requests answered by
+    `answer(route)` in the browser (no network), until the first data is drawn; returns the page's
+    script errors, still collected."""
+    settings.MEDNUM_MAP_STYLE_URL = STYLE_EN_LIGNE
+    page.route("https://tuiles.example.fr/**", answer)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/lieux/?commune=34301")
+    page.wait_for_function("() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null",
+                           timeout=timeout)
+    return errors
+
+
+def drawn_cluster_counts(page) -> list[int]:
+    return page.evaluate(
+        "() => window.mednumCarte.queryRenderedFeatures({layers: ['groupes']}).map(f => f.properties.nombre)"
+    )
+
+
 def test_map_on_an_online_style_draws_the_lieux_above_it(page, live_server, donnees, settings):
     """With MEDNUM_MAP_STYLE_URL the base map comes from a tile service (here answered by the browser
     itself, no network): the lieux's layers go on top of its style, the offline outlines are not added."""
-    settings.MEDNUM_MAP_STYLE_URL = "https://tuiles.example.fr/style.json"
     style = {
         "version": 8,
         "sources": {},
@@ -193,19 +215,11 @@ def test_map_on_an_online_style_draws_the_lieux_above_it(page, live_server, donn
         asked.append(route.request.url)
         route.fulfill(json=style)
 
-    page.route("https://tuiles.example.fr/**", answer)
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server.url + "/lieux/?commune=34301")
-    page.wait_for_function("() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null",
-                           timeout=15000)
-    assert asked == ["https://tuiles.example.fr/style.json"]
+    errors = open_map_with_online_style(page, live_server, settings, answer)
+    assert asked == [STYLE_EN_LIGNE]
     layers = page.evaluate("() => window.mednumCarte.getStyle().layers.map(l => l.id)")
     assert layers == ["fond-en-ligne", "rayon", "groupes", "lieux"], layers
-    clusters = page.evaluate(
-        "() => window.mednumCarte.queryRenderedFeatures({layers: ['groupes']}).map(f => f.properties.nombre)"
-    )
-    assert sum(clusters) >= 12, clusters
+    assert sum(drawn_cluster_counts(page)) >= 12
     assert not errors, errors
 
 
@@ -215,7 +229,6 @@ def test_map_falls_back_to_the_offline_base_when_the_online_style_cannot_be_load
 ):
     """The tile service answers with an error, or not at all: the map draws the lieux on the outlines
     shipped with the site instead of staying empty."""
-    settings.MEDNUM_MAP_STYLE_URL = "https://tuiles.example.fr/style.json"
     pending = []
 
     def answer(route):
@@ -224,16 +237,8 @@ def test_map_falls_back_to_the_offline_base_when_the_online_style_cannot_be_load
         else:
             pending.append(route)  # never answered
 
-    page.route("https://tuiles.example.fr/**", answer)
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server.url + "/lieux/?commune=34301")
-    page.wait_for_function("() => window.mednumCarteEtat && window.mednumCarteEtat.premierRendu !== null",
-                           timeout=20000)
-    clusters = page.evaluate(
-        "() => window.mednumCarte.queryRenderedFeatures({layers: ['groupes']}).map(f => f.properties.nombre)"
-    )
-    assert sum(clusters) >= 12, clusters
+    errors = open_map_with_online_style(page, live_server, settings, answer, timeout=20000)
+    assert sum(drawn_cluster_counts(page)) >= 12
     # With the outlines of régions and départements under the lieux, as on any offline map.
     page.wait_for_function("() => !!window.mednumCarte.getLayer('departements-surface')", timeout=10000)
     layers = page.evaluate("() => window.mednumCarte.getStyle().layers.map(l => l.id)")
