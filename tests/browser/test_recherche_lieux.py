@@ -249,6 +249,26 @@ def test_map_falls_back_to_the_offline_base_when_the_online_style_cannot_be_load
         assert pending, "la requête du style n'a pas été faite"
 
 
+def test_without_webgl_the_map_says_so_and_the_list_stays(page, live_server, donnees):
+    """A device whose browser gives no WebGL context (old phone, graphics blocked): a sentence instead of
+    the map, no script error, and every lieu still in the list."""
+    page.add_init_script(
+        """(() => { const natif = HTMLCanvasElement.prototype.getContext;
+             HTMLCanvasElement.prototype.getContext = function (type, ...options) {
+               return /webgl/.test(type) ? null : natif.call(this, type, ...options); }; })()"""
+    )
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/lieux/?commune=34301")
+    etat = page.locator("#carte-etat")
+    etat.wait_for()
+    assert "La carte ne peut pas s’afficher sur cet appareil. La liste contient tous les lieux." in etat.inner_text()
+    assert page.locator("#carte").is_visible() and page.locator("#carte-maplibre").count() == 0
+    assert page.evaluate("window.mednumCarteEtat.premierRendu") is None
+    assert page.locator(".lieux-resultat").count() == 13
+    assert not errors, errors
+
+
 def test_map_counts_the_lieux_of_its_visible_part(page, live_server, donnees):
     """The server's clusters cover whole cells of its grid: with Frontignan just beyond the map's east
     edge, the map said « 13 lieux dans cette partie de la carte » where 12 were drawn."""
