@@ -44,6 +44,16 @@ def lieux_correspondants(queryset, texte: str):
     return queryset
 
 
+def lieux_cherches(search_term: str):
+    """(ids of the lieux the administration's search finds for `search_term`, as a subquery; the term
+    stripped), for the lists that search through their lieux (`lieux_correspondants`). The subquery is
+    None for an empty search."""
+    terme = search_term.strip()
+    if not terme:
+        return None, terme
+    return lieux_correspondants(Lieu.objects.all(), terme).values("id"), terme
+
+
 class ReadOnlyMixin:
     def has_add_permission(self, request, obj=None):
         return False
@@ -213,10 +223,9 @@ class SourceRecordAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         """The records with this identifier in their source, or of the lieux the lieux' search finds
         (`lieux_correspondants`: without regard to accents)."""
-        terme = search_term.strip()
-        if not terme:
+        lieux, terme = lieux_cherches(search_term)
+        if lieux is None:
             return queryset, False
-        lieux = lieux_correspondants(Lieu.objects.all(), terme).values("id")
         return queryset.filter(Q(source_id=terme) | Q(lieu__in=lieux)), False
 
     def has_view_permission(self, request, obj=None):
@@ -261,10 +270,9 @@ class DedupPairAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         """The pairs with this text in the identifier of one of their records, or one of whose lieux the
         lieux' search finds (`lieux_correspondants`: without regard to accents)."""
-        terme = search_term.strip()
-        if not terme:
+        lieux, terme = lieux_cherches(search_term)
+        if lieux is None:
             return queryset, False
-        lieux = lieux_correspondants(Lieu.objects.all(), terme).values("id")
         return queryset.filter(
             Q(record_a__source_id__icontains=terme) | Q(record_b__source_id__icontains=terme)
             | Q(record_a__lieu__in=lieux) | Q(record_b__lieu__in=lieux)

@@ -426,14 +426,20 @@ def test_moderators_find_a_lieu_without_typing_its_accents(admin_client, a_cherc
     assert admin_client.get("/admin/lieux/lieu/", {"q": "saint etienne"}).status_code == 200
 
 
+def found_in_admin_list(client, model: str, texte: str, objects) -> set[int]:
+    """The ids of `objects` whose change link the admin's list of `model` shows when searched for `texte`."""
+    page = client.get(f"/admin/lieux/{model}/", {"q": texte})
+    assert page.status_code == 200
+    html = page.content.decode()
+    return {o.pk for o in objects if f"/admin/lieux/{model}/{o.pk}/change/" in html}
+
+
 def test_source_records_are_found_by_their_lieu_without_accents_or_by_their_exact_identifier(admin_client, a_chercher):
     agen = a_chercher["agen"].source_records.get()
     etienne = a_chercher["etienne"].source_records.get()
 
     def trouves(texte):
-        page = admin_client.get("/admin/lieux/sourcerecord/", {"q": texte})
-        assert page.status_code == 200
-        return {pk for pk in (agen.pk, etienne.pk) if f"/admin/lieux/sourcerecord/{pk}/change/" in page.content.decode()}
+        return found_in_admin_list(admin_client, "sourcerecord", texte, (agen, etienne))
 
     assert trouves("mediatheque") == {agen.pk}
     assert trouves("SAINT ETIENNE") == {etienne.pk}
@@ -458,10 +464,7 @@ def test_duplicate_pairs_are_found_by_either_lieu_without_accents_or_a_source_id
                   make_lieu("Gironde", "g-93", nom="Maison France services"))
 
     def trouvees(texte):
-        page = admin_client.get("/admin/lieux/deduppair/", {"q": texte})
-        assert page.status_code == 200
-        html = page.content.decode()
-        return {p.pk for p in (jean_moulin, coeur) if f"/admin/lieux/deduppair/{p.pk}/change/" in html}
+        return found_in_admin_list(admin_client, "deduppair", texte, (jean_moulin, coeur))
 
     assert trouvees("mediatheque") == {jean_moulin.pk}  # lieu A
     assert trouvees("ESPACE NUMERIQUE") == {jean_moulin.pk}  # lieu B

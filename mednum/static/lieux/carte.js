@@ -55,7 +55,7 @@
       layers: [{ id: "fond", type: "background", paint: { "background-color": "#e3eaf2" } }]
     };
     var couches = couchesDesLieux();
-    Object.keys(couches.sources).forEach(function (id) { style.sources[id] = couches.sources[id]; });
+    Object.assign(style.sources, couches.sources);
     style.layers = style.layers.concat(couches.layers);
     return style;
   }
@@ -352,7 +352,7 @@
     map.setStyle(styleHorsLigne(), { diff: false });
   }
   if (enLigne) {
-    map.on("error", function () { horsLigne(); });
+    map.on("error", horsLigne);
     setTimeout(horsLigne, ATTENTE_STYLE_MS);
   }
   map.on("load", function () {
