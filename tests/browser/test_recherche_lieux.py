@@ -178,6 +178,33 @@ def test_map_draws_server_clusters(page, live_server, donnees):
     assert not errors, errors
 
 
+def test_map_without_its_data_says_so_and_still_draws_the_radius_and_outlines(page, live_server, donnees):
+    """/api/v1/carte does not answer (server overloaded, proxy error): the map says the lieux could not be
+    loaded, keeps the list's radius and the outlines of régions and départements, and the list stays."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    asked = []
+
+    def answer(route):
+        asked.append(route.request.url)
+        route.fulfill(status=503, body="indisponible")
+
+    page.route("**/api/v1/carte?**", answer)
+    page.goto(live_server.url + "/lieux/?commune=34301")
+    page.wait_for_function("() => !!(window.mednumCarte && window.mednumCarte.getLayer('departements-surface'))",
+                           timeout=15000)
+    assert asked
+    assert page.locator("#carte-etat").inner_text() == (
+        "Les lieux n’ont pas pu être chargés sur la carte. La liste reste disponible."
+    )
+    layers = page.evaluate("() => window.mednumCarte.getStyle().layers.map(l => l.id)")
+    assert layers == ["fond", "departements-surface", "departements-contour", "regions-contour", "rayon", "groupes",
+                      "lieux"], layers
+    assert page.evaluate("window.mednumCarteEtat.premierRendu") is None
+    assert page.locator(".lieux-resultat").count() == 13
+    assert not errors, errors
+
+
 STYLE_EN_LIGNE = "https://tuiles.example.fr/style.json"
 
 
@@ -220,6 +247,32 @@ def test_map_on_an_online_style_draws_the_lieux_above_it(page, live_server, donn
     layers = page.evaluate("() => window.mednumCarte.getStyle().layers.map(l => l.id)")
     assert layers == ["fond-en-ligne", "rayon", "groupes", "lieux"], layers
     assert sum(drawn_cluster_counts(page)) >= 12
+    assert not errors, errors
+
+
+def test_map_whose_data_fails_before_its_style_is_ready_still_draws_the_radius(page, live_server, donnees, settings):
+    """The data's error comes first, the online style afterwards: once the style is ready the radius is
+    drawn on it (the style's request is held until the map has said that the lieux could not be loaded)."""
+    style = {
+        "version": 8,
+        "sources": {},
+        "layers": [{"id": "fond-en-ligne", "type": "background", "paint": {"background-color": "#f6f6f6"}}],
+    }
+    held = []
+    settings.MEDNUM_MAP_STYLE_URL = STYLE_EN_LIGNE
+    page.route("https://tuiles.example.fr/**", lambda route: held.append(route))
+    page.route("**/api/v1/carte?**", lambda route: route.fulfill(status=503, body="indisponible"))
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/lieux/?commune=34301")
+    page.wait_for_function("() => /pas pu être chargés/.test(document.querySelector('#carte-etat').textContent)",
+                           timeout=15000)
+    assert page.evaluate("() => !!window.mednumCarte.getLayer('rayon')") is False
+    assert len(held) == 1
+    held[0].fulfill(json=style)
+    page.wait_for_function("() => !!window.mednumCarte.getLayer('rayon')", timeout=5000)
+    layers = page.evaluate("() => window.mednumCarte.getStyle().layers.map(l => l.id)")
+    assert layers == ["fond-en-ligne", "rayon", "groupes", "lieux"], layers
     assert not errors, errors
 
 

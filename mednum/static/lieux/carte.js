@@ -46,8 +46,8 @@
   var enLigne = !!d.styleUrl; // the base map comes from MEDNUM_MAP_STYLE_URL (until it fails)
 
   /* The offline base: a background, then the lieux's own layers, all in the first style so that the
-   * map can draw the first data as soon as it arrives; the outlines of régions and départements are
-   * added under the lieux once the first data is drawn (they weigh 2 MB). */
+   * map can draw the first data as soon as it arrives; the list's radius and the outlines of régions
+   * and départements come under the lieux once the first data is drawn (`ajouterDecor`). */
   function styleHorsLigne() {
     var style = {
       version: 8,
@@ -60,6 +60,20 @@
     return style;
   }
 
+  /* The list's distance around its starting point (`data-rayon-km`), a dashed circle under the lieux.
+   * Added after the first data is drawn: a line layer more in the first frame delays the lieux by
+   * ~0.1 s on a computer without graphics acceleration (its shaders are compiled in software). */
+  function ajouterRayon() {
+    var rayon = parseFloat(d.rayonKm);
+    if (!(rayon > 0) || map.getSource("rayon")) return;
+    map.addSource("rayon", { type: "geojson", data: cercle(parseFloat(d.lon), parseFloat(d.lat), rayon) });
+    map.addLayer({
+      id: "rayon", type: "line", source: "rayon",
+      paint: { "line-color": BLEU, "line-width": 2, "line-dasharray": [3, 2] }
+    }, "groupes");
+  }
+
+  /* The outlines (they weigh 2 MB), under the radius and the lieux; only on the offline base. */
   function ajouterContours() {
     if (enLigne || map.getSource("departements")) return;
     var dessous = map.getLayer("rayon") ? "rayon" : "groupes";
@@ -126,8 +140,8 @@
   var controleur = null;
   var minuteur = null;
 
-  /* The list's distance around its starting point (`data-rayon-km`), as a circle: the list holds the
-   * lieux inside it, the map every lieu of its visible part. Flat-earth offsets: under 0.1 % off at 100 km. */
+  /* The list's distance around its starting point, as a circle: the list holds the lieux inside it,
+   * the map every lieu of its visible part. Flat-earth offsets: under 0.1 % off at 100 km. */
   function cercle(lon, lat, km) {
     var coordonnees = [];
     var angle = km / 6371.0088;
@@ -142,19 +156,10 @@
     return { type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: coordonnees } };
   }
 
-  /* The lieux's sources and layers: the list's radius (dashed circle), the counts and the lieux. */
+  /* The lieux's source and layers: the counts (clusters, régions, départements) and the lieux. */
   function couchesDesLieux() {
-    var sources = {};
+    var sources = { resultats: { type: "geojson", data: VIDE } };
     var layers = [];
-    var rayon = parseFloat(d.rayonKm);
-    if (rayon > 0) {
-      sources.rayon = { type: "geojson", data: cercle(parseFloat(d.lon), parseFloat(d.lat), rayon) };
-      layers.push({
-        id: "rayon", type: "line", source: "rayon",
-        paint: { "line-color": BLEU, "line-width": 2, "line-dasharray": [3, 2] }
-      });
-    }
-    sources.resultats = { type: "geojson", data: VIDE };
     layers.push({
       id: "groupes",
       type: "circle",
@@ -181,6 +186,16 @@
       }
     });
     return { sources: sources, layers: layers };
+  }
+
+  /* What surrounds the lieux (the radius, the outlines), once: after the first data is drawn, or as soon
+   * as the style is ready if that data could not be loaded. */
+  var decorAjoute = false;
+  function ajouterDecor() {
+    if (decorAjoute || !pret) return;
+    decorAjoute = true;
+    ajouterRayon();
+    ajouterContours();
   }
 
   /* An online style: the lieux's layers go on top of it once it is loaded. */
@@ -273,6 +288,7 @@
       .catch(function (erreur) {
         if (erreur && erreur.name === "AbortError") return;
         etat.erreurs += 1;
+        ajouterDecor();
         if (etatTexte) etatTexte.textContent = "Les lieux n’ont pas pu être chargés sur la carte. La liste reste disponible.";
       });
   }
@@ -286,7 +302,7 @@
       map.once("idle", function () {
         etat.premierRendu = performance.now();
         section.setAttribute("data-rendu", "1");
-        ajouterContours();
+        ajouterDecor();
       });
       map.triggerRepaint();
     }
@@ -338,6 +354,8 @@
     if (enAttente) {
       appliquer(enAttente);
       enAttente = null;
+    } else if (etat.erreurs) {
+      ajouterDecor();
     }
   }
   if (map.isStyleLoaded()) styleCharge();
