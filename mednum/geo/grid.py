@@ -8,6 +8,11 @@ Clusters are computed in SQL (GROUP BY cell) on the rows the spatial index finds
 maps linearly to pixels; latitude does not (Mercator): the row of a lieu is found by comparing its
 latitude with the rows' boundary latitudes (nested CASE, no math functions needed in SQLite). When a
 Python predicate (opening hours) must run, rows are read and grouped in Python with the same comparisons.
+
+A cluster's centre is the mean of its lieux's positions, summed as whole micro-degrees (`MICRO`): integer
+sums do not depend on the order in which a plan reads the rows, so the same lieux give the same centre
+through every path and on both databases (sums of floats could differ in their last bit, and the rounded
+centre by 1e-5°). A lieu alone in its cell keeps its exact position.
 """
 
 from __future__ import annotations
@@ -24,7 +29,19 @@ from . import spatial_index
 from .nearest import RawCursor, box_from
 
 TILE_PX = 256
+MICRO = 1_000_000  # positions are summed in millionths of a degree (~0.1 m)
 MAX_MERCATOR_LAT = 85.05112878
+
+
+def micro(degrees: float) -> int:
+    """Whole micro-degrees, as the SQL of `_micro_sql` computes them (truncation of x·10⁶ + 0.5)."""
+    return int(degrees * MICRO + 0.5)
+
+
+def _micro_sql(connection, column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"trunc({column} * {MICRO}.0 + 0.5)::integer"  # sum(integer) is a bigint
+    return f"CAST({column} * {MICRO}.0 + 0.5 AS INTEGER)"  # truncation toward zero, like Python's int()
 
 
 def world_px(zoom: int) -> float:
@@ -133,13 +150,15 @@ def grid_clusters(
                 rows = cursor.fetchall()
         for row in rows:
             if accept(row[4:]):
-                _add(cells, (cells_of.column(row[2]), cells_of.row(row[1])), 1, row[1], row[2], row[0], row[3])
+                key = (cells_of.column(row[2]), cells_of.row(row[1]))
+                _add(cells, key, 1, micro(row[1]), micro(row[2]), row[0], row[3], row[1], row[2])
     elif not where_sql and connection.vendor == "sqlite" and spatial_index.has_rtree(connection):
         # No filter: the R*Tree alone has every position (32-bit floats; the middle of a point's tiny box
         # is within centimetres of the real value). Reading lieux_lieu rows would cost 5× more at 1M.
         lat, lon = "((r.min_lat + r.max_lat) / 2)", "((r.min_lon + r.max_lon) / 2)"
         sql = (
-            "SELECT gx, gy, count(*), sum(lat), sum(lon), min(id), NULL FROM ("
+            f"SELECT gx, gy, count(*), sum({_micro_sql(connection, 'lat')}), sum({_micro_sql(connection, 'lon')}), "
+            "min(id), NULL, min(lat), min(lon) FROM ("
             f"SELECT CAST(({lon} + 180.0) / ? AS INTEGER) AS gx, {cells_of.row_sql(lat)} AS gy, "
             f"{lat} AS lat, {lon} AS lon, r.id AS id FROM {spatial_index.RTREE_TABLE} r "
             "WHERE r.max_lat >= ? AND r.min_lat <= ? AND r.max_lon >= ? AND r.min_lon <= ?"
@@ -149,8 +168,8 @@ def grid_clusters(
         with RawCursor(connection) as cursor:
             cursor.execute_native(sql, [cells_of.cell_lon, *limits, *limits])
             rows = cursor.fetchall()
-        for gxv, gyv, count, sum_lat, sum_lon, min_id, typ in rows:
-            _add(cells, (int(gxv), int(gyv)), count, sum_lat, sum_lon, min_id, typ)
+        for gxv, gyv, *sums in rows:
+            _add(cells, (int(gxv), int(gyv)), *sums)
         _exact_singletons(connection, cells)
     else:
         if connection.vendor == "postgresql":
@@ -159,22 +178,23 @@ def grid_clusters(
             gx = "CAST((l.longitude + 180.0) / %s AS INTEGER)"
         gy = cells_of.row_sql("l.latitude")
         sql = (
-            "SELECT gx, gy, count(*), sum(lat), sum(lon), min(id), min(typ) FROM ("
+            f"SELECT gx, gy, count(*), sum({_micro_sql(connection, 'lat')}), sum({_micro_sql(connection, 'lon')}), "
+            "min(id), min(typ), min(lat), min(lon) FROM ("
             f"SELECT {gx} AS gx, {gy} AS gy, l.latitude AS lat, l.longitude AS lon, l.id AS id, "
             f"l.typologie AS typ{from_sql}{condition}) t GROUP BY gx, gy"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [cells_of.cell_lon, *params, *where_params])
             rows = cursor.fetchall()
-        for gxv, gyv, count, sum_lat, sum_lon, min_id, typ in rows:
-            _add(cells, (int(gxv), int(gyv)), count, sum_lat, sum_lon, min_id, typ)
+        for gxv, gyv, *sums in rows:
+            _add(cells, (int(gxv), int(gyv)), *sums)
     clusters, points = [], []
     for key in sorted(cells):
-        count, sum_lat, sum_lon, one_id, typ = cells[key]
+        count, sum_lat, sum_lon, one_id, typ, lat, lon = cells[key]
         if count == 1:
-            points.append((one_id, sum_lat, sum_lon, typ or ""))
+            points.append((one_id, lat, lon, typ or ""))
         else:
-            clusters.append((sum_lat / count, sum_lon / count, count))
+            clusters.append((int(sum_lat) / count / MICRO, int(sum_lon) / count / MICRO, count))
     points.sort(key=lambda p: p[0])
     return clusters, points
 
@@ -191,13 +211,14 @@ def _exact_singletons(connection, cells) -> None:
                 chunk,
             )
             for id_, lat, lon, typ in cursor.fetchall():
-                cells[lone[id_]][1:] = [lat, lon, id_, typ]
+                cells[lone[id_]][3:] = [id_, typ, lat, lon]
 
 
-def _add(cells, key, count, sum_lat, sum_lon, one_id, typ):
+def _add(cells, key, count, sum_lat, sum_lon, one_id, typ, lat, lon):
+    """Adds `count` lieux to a cell: sums in micro-degrees; (one_id, typ, lat, lon) say where a lone lieu is."""
     cell = cells.get(key)
     if cell is None:
-        cells[key] = [count, sum_lat, sum_lon, one_id, typ]
+        cells[key] = [count, sum_lat, sum_lon, one_id, typ, lat, lon]
     else:
         cell[0] += count
         cell[1] += sum_lat

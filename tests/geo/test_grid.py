@@ -30,10 +30,30 @@ def test_sql_grouping_matches_exact_python_grouping():
     for zoom in (9, 10, 11, 12):
         sql_clusters, sql_points = grid.grid_clusters(box, zoom, 64)
         py_clusters, py_points = grid.grid_clusters(box, zoom, 64, accept=lambda extras: True, accept_columns=("l.id",))
+        filtered = grid.grid_clusters(box, zoom, 64, "l.id > %s", [0])  # the SQL path without the R*Tree
+        assert filtered == (py_clusters, py_points)  # centres too: the same integer sums, in any order
         assert sql_points == py_points
         assert [c[2] for c in sql_clusters] == [c[2] for c in py_clusters]
-        for a, b in zip(sql_clusters, py_clusters):
+        for a, b in zip(sql_clusters, py_clusters):  # SQLite's R*Tree holds 32-bit positions
             assert a[0] == pytest.approx(b[0]) and a[1] == pytest.approx(b[1])
+
+
+@pytest.mark.django_db
+def test_cluster_centre_is_the_mean_of_whole_micro_degrees():
+    """Three lieux of La Réunion in one cell (negative latitudes, seven decimals): the centre is the mean
+    of their positions in whole micro-degrees, the same through the SQL and the Python paths; a mean of
+    floats would be ~1e-6° off and depend on the order the rows are read in."""
+    positions = [(-21.1234567, 55.4512341), (-21.1234561, 55.4512347), (-21.1234569, 55.4512349)]
+    for lat, lon in positions:
+        lieu(lat, lon)
+    box = BBox(-21.5, -20.8, 55.2, 55.9)
+    expected_lat = sum(grid.micro(lat) for lat, _ in positions) / 3 / grid.MICRO
+    expected_lon = sum(grid.micro(lon) for _, lon in positions) / 3 / grid.MICRO
+    assert [grid.micro(lat) for lat, _ in positions] == [-21123456, -21123455, -21123456]
+    assert expected_lat != sum(lat for lat, _ in positions) / 3
+    through_sql = grid.grid_clusters(box, 10, 64, "l.id > %s", [0])
+    through_python = grid.grid_clusters(box, 10, 64, accept=lambda extras: True, accept_columns=("l.id",))
+    assert through_sql == through_python == ([(expected_lat, expected_lon, 3)], [])
 
 
 @pytest.mark.django_db
