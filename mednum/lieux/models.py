@@ -19,6 +19,7 @@ from django.db.models import F
 from django.db.models.functions import Substr
 
 from mednum.standard import schema
+from mednum.territoires.text import Motif
 
 # Characters of `horaires` held by the index lieu_horaires_idx (see Lieu.Meta.indexes).
 HORAIRES_INDEX_CHARS = 250
@@ -217,6 +218,10 @@ class Lieu(models.Model):
             "region": commune.region_id,
             "epci": commune.epci_id or "",
         }
+
+
+# `nom__motif`: the administration's first sift of names (LIKE with the pattern as given), on this field only.
+Lieu._meta.get_field("nom").register_lookup(Motif)
 
 
 class SourceRecord(models.Model):

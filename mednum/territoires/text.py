@@ -3,7 +3,7 @@
 import re
 import unicodedata
 
-from django.db.models import CharField, Func, Lookup, TextField
+from django.db.models import Func, Lookup, TextField
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
@@ -90,6 +90,3 @@ class Motif(Lookup):
         operateur = "ILIKE" if connection.vendor == "postgresql" else "LIKE"
         return f"{lhs} {operateur} {rhs}", [*lhs_params, *rhs_params]
 
-
-CharField.register_lookup(Motif)
-TextField.register_lookup(Motif)
