@@ -351,6 +351,7 @@
   function styleCharge() {
     if (enLigne) ajouterCouches();
     pret = true;
+    map.off("error", horsLigne); // from now on an error (a tile) leaves the style in place
     if (enAttente) {
       appliquer(enAttente);
       enAttente = null;
@@ -363,7 +364,7 @@
 
   /* The online style could not be loaded (an error before it was ready, or no answer in time): the
    * offline base instead, so that the map still shows the lieux. Errors once it is ready (a tile that
-   * does not load) leave it in place. */
+   * does not load) leave it in place: the listener is removed then (`styleCharge`). */
   function horsLigne() {
     if (!enLigne || pret) return;
     enLigne = false;
