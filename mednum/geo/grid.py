@@ -225,6 +225,92 @@ def _add(cells, key, count, sum_lat, sum_lon, one_id, typ, lat, lon):
         cell[2] += sum_lon
 
 
+# --- circles that would overlap on the map --------------------------------------------------------
+
+# The circles the map draws (mednum/static/lieux/carte.js, layers « groupes » and « lieux »): a cluster of
+# n lieux has a radius interpolated linearly on √n between these stops (√n → pixels), a lone lieu at most
+# RAYON_LIEU_PX; each has a white outline of CONTOUR_PX.
+RAYONS_GRAPPE_PX = ((1.0, 12.0), (10.0, 22.0), (40.0, 34.0))
+RAYON_LIEU_PX = 8.0
+CONTOUR_PX = 2.0
+# The map asks for the zoom level round(its own zoom + 1) (its tiles are 512 pixels): on screen, distances
+# may be up to √2 shorter than at that level.
+ECHELLE_MIN = 2**-0.5
+
+
+def rayon_grappe_px(count: int) -> float:
+    """Radius on the map of the circle of a cluster of `count` lieux (as carte.js draws it)."""
+    racine = math.sqrt(count)
+    (x0, y0) = RAYONS_GRAPPE_PX[0]
+    if racine <= x0:
+        return y0
+    for x1, y1 in RAYONS_GRAPPE_PX[1:]:
+        if racine <= x1:
+            return y0 + (y1 - y0) * (racine - x0) / (x1 - x0)
+        x0, y0 = x1, y1
+    return y0
+
+
+def merge_overlapping(
+    clusters: list[tuple[float, float, int]], points: list[tuple[int, float, float, str]], zoom: int
+) -> tuple[list[tuple[float, float, int]], list[tuple[int, float, float, str]]]:
+    """Clusters and lone lieux whose circles would overlap on the map, merged into one cluster.
+
+    Grid cells are anchored on the world, and a cluster sits at the mean position of its lieux: two
+    neighbouring cells may put their circles, and their counts, on top of each other, unreadable. Their
+    lieux are then counted in one cluster at their mean position (weighted by their counts), again
+    until no two circles overlap at the smallest scale the map may show this zoom level at. The biggest
+    clusters take their neighbours first; the result depends only on the input (not on its order)."""
+    # [Σ lat·n, Σ lon·n, n, the lone lieu or None, x, y, radius] (x, y: pixels at this zoom)
+    articles = [[lat * n, lon * n, n, None] for lat, lon, n in clusters]
+    articles += [[point[1], point[2], 1, point] for point in points]
+    if len(articles) < 2:
+        return clusters, points
+
+    def placer(article) -> None:
+        n = article[2]
+        rayon = RAYON_LIEU_PX if article[3] is not None else rayon_grappe_px(n)
+        article[4:] = [x_px(article[1] / n, zoom), y_px(article[0] / n, zoom), rayon]
+
+    for article in articles:
+        article.extend((0.0, 0.0, 0.0))
+        placer(article)
+    articles.sort(key=lambda a: (-a[2], a[0] / a[2], a[1] / a[2], a[3][0] if a[3] else 0))
+    case = (2 * rayon_grappe_px(10**9) + 2 * CONTOUR_PX) / ECHELLE_MIN  # the farthest two circles may touch
+    fusion = True
+    while fusion:
+        fusion = False
+        cases: dict[tuple[int, int], list[int]] = {}
+        for index, article in enumerate(articles):
+            cases.setdefault((int(article[4] // case), int(article[5] // case)), []).append(index)
+        absorbes: set[int] = set()
+        for index, article in enumerate(articles):
+            if index in absorbes:
+                continue
+            x, y = article[4], article[5]
+            cx, cy = int(x // case), int(y // case)
+            voisins = sorted(j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in cases.get((cx + dx, cy + dy), ())
+                             if j > index and j not in absorbes)
+            grandi = False
+            for j in voisins:
+                autre = articles[j]
+                limite = (article[6] + autre[6] + 2 * CONTOUR_PX) / ECHELLE_MIN
+                if (autre[4] - x) ** 2 + (autre[5] - y) ** 2 < limite * limite:
+                    article[0] += autre[0]
+                    article[1] += autre[1]
+                    article[2] += autre[2]
+                    article[3] = None
+                    absorbes.add(j)
+                    grandi = fusion = True
+            if grandi:
+                placer(article)  # its new centre and size, for the next pass
+        if fusion:
+            articles = [a for index, a in enumerate(articles) if index not in absorbes]
+    merged = sorted((a[0] / a[2], a[1] / a[2], a[2]) for a in articles if a[3] is None)
+    lone = sorted((a[3] for a in articles if a[3] is not None), key=lambda p: p[0])
+    return merged, lone
+
+
 # --- counts per territory --------------------------------------------------------------------------
 
 _TERRITORIES: dict[str, tuple[float, tuple, dict]] = {}

@@ -398,7 +398,8 @@ def _etag_matches(header: str, etag: str) -> bool:
     description=(
         "Seulement ce que la carte dessine. Zoom ≤ 6 : nombre de lieux par région (`territoires` : "
         "[code, nom, lat, lon, nombre]) ; zoom 7 à 8 : par département ; zoom 9 à 12 : regroupements sur une "
-        "grille de 64 pixels (`grappes` : [lat, lon, nombre], un lieu seul dans sa case vient dans `points`) ; "
+        "grille de 64 pixels (`grappes` : [lat, lon, nombre], un lieu seul dans sa case vient dans `points`), "
+        "les cercles qui se chevaucheraient sur la carte étant réunis en un seul regroupement ; "
         "zoom ≥ 13 : les lieux (`points` : [id, lat, lon, type], type = premier code de typologie), ou des "
         "regroupements s'ils sont plus de 1 500 dans l'emprise. Les filtres de /lieux s'appliquent. "
         "Réponse avec ETag et Cache-Control ; If-None-Match donne 304 quand rien n'a changé."

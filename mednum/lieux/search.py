@@ -1253,7 +1253,8 @@ def carte(params: CarteParams) -> dict:
     * z ≤ 6: `territoires` = régions, 7 ≤ z ≤ 8: départements — `[code, nom, lat, lon, nombre]` for those
       whose centre lies in the box (counts cover the whole territory);
     * 9 ≤ z ≤ 12: `grappes` = grid clusters of CELL_PX pixels `[lat, lon, nombre]`, and a cell holding a
-      single lieu comes as a point;
+      single lieu comes as a point; clusters and points whose circles would overlap on the map are
+      merged (`grid.merge_overlapping`);
     * z ≥ 13: `points` `[id, lat, lon, type]` (type = first typology code), or clusters when the box holds
       more than POINTS_MAX lieux.
     """
@@ -1303,6 +1304,7 @@ def carte(params: CarteParams) -> dict:
         params.bbox, params.zoom, CELL_PX, where_sql, where_params, accept, HOURS_COLUMNS, using=USING,
         rows_in=rows_in,
     )
+    grappes, points = grid.merge_overlapping(grappes, points, params.zoom)
     return {
         "mode": "grappes", "zoom": params.zoom, "nombre": sum(g[2] for g in grappes) + len(points),
         "territoires": [],

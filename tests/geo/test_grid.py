@@ -1,6 +1,8 @@
 """Server-side map aggregation: Web Mercator pixels, grid clusters, counts per territory."""
 
+import math
 import re
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -118,3 +120,76 @@ def test_the_map_index_holds_every_column_of_the_filtered_counts_postgresql():
     columns = set(re.findall(r"\bl\.(\w+)", query))
     assert {"commune_id", "code_insee", "services_mask", "frais_mask", "itinerance_mask"} <= columns, query
     assert [column for column in columns if not re.search(rf"\b{column}\b", definition)] == [], definition
+
+
+def _overlapping_pairs(clusters, points, zoom):
+    """Pairs of circles (clusters and lone lieux) that would overlap on the map at its smallest scale."""
+    circles = [(grid.x_px(lon, zoom), grid.y_px(lat, zoom), grid.rayon_grappe_px(n)) for lat, lon, n in clusters]
+    circles += [(grid.x_px(lon, zoom), grid.y_px(lat, zoom), grid.RAYON_LIEU_PX) for _id, lat, lon, _t in points]
+    pairs = []
+    for i, (x, y, r) in enumerate(circles):
+        for ox, oy, orr in circles[i + 1:]:
+            if math.hypot(ox - x, oy - y) * grid.ECHELLE_MIN < r + orr + 2 * grid.CONTOUR_PX:
+                pairs.append(((x, y, r), (ox, oy, orr)))
+    return pairs
+
+
+def test_cluster_radius_follows_the_maps_stops():
+    assert grid.rayon_grappe_px(1) == 12 and grid.rayon_grappe_px(100) == 22 and grid.rayon_grappe_px(1600) == 34
+    assert grid.rayon_grappe_px(4) == pytest.approx(12 + 10 * (2 - 1) / 9)
+    assert grid.rayon_grappe_px(10**6) == 34
+
+
+def test_the_map_script_draws_the_circles_the_server_keeps_apart():
+    """The server merges circles with the radii carte.js draws: the two must say the same."""
+    script = (Path(__file__).resolve().parents[2] / "mednum" / "static" / "lieux" / "carte.js").read_text()
+    stops = ", ".join(f"{racine:g}, {rayon:g}" for racine, rayon in grid.RAYONS_GRAPPE_PX)
+    assert f'"circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "nombre"]], {stops}]' in script
+    assert f'"circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 5, 14, {grid.RAYON_LIEU_PX:g}]' in script
+    assert script.count(f'"circle-stroke-width": {grid.CONTOUR_PX:g}') == 2
+
+
+def test_overlapping_circles_are_merged_into_one_cluster():
+    zoom = 11
+    near = 12 / (256 * 2**zoom) * 360  # 12 pixels of longitude at this zoom
+    clusters = [(45.0, 5.0, 30), (45.0, 5.0 + near, 10), (45.0, 5.5, 4)]
+    points = [(7, 45.0, 5.0 - near, "BIB"), (8, 45.2, 5.2, "MJC"), (9, 45.2, 5.2 + near / 2, "")]
+    merged, lone = grid.merge_overlapping(clusters, points, zoom)
+    # 30 + 10 + the lone lieu beside them in one cluster, at their weighted mean; the two lone lieux close
+    # together in a cluster of 2; the cluster of 4 far away unchanged.
+    assert sorted(n for _lat, _lon, n in merged) == [2, 4, 41]
+    big = next(c for c in merged if c[2] == 41)
+    assert big[0] == pytest.approx(45.0) and big[1] == pytest.approx((30 * 5.0 + 10 * (5.0 + near) + 5.0 - near) / 41)
+    assert lone == []
+    assert sum(n for *_c, n in merged) == 47
+    assert not _overlapping_pairs(merged, lone, zoom)
+
+
+def test_circles_apart_stay_as_they_are():
+    zoom = 10
+    clusters = [(45.0, 5.0, 3), (45.0, 5.2, 50)]
+    points = [(3, 44.8, 5.0, "BIB")]
+    assert grid.merge_overlapping(clusters, points, zoom) == (sorted(clusters), points)
+    assert grid.merge_overlapping([], points, zoom) == ([], points)
+
+
+@pytest.mark.django_db
+def test_merged_clusters_never_overlap_and_keep_every_lieu():
+    """Real grid clusters of 1,500 lieux around two towns: once merged, no two circles overlap at any
+    zoom level of the clusters, and every lieu is still counted once."""
+    bulk(random_lieux(1000, centre=(45.76, 4.84), spread_km=12, seed=5)
+         + random_lieux(500, centre=(45.44, 4.39), spread_km=6, seed=6))
+    box = BBox(45.0, 46.3, 3.8, 5.6)
+    for zoom in (9, 10, 11, 12):
+        clusters, points = grid.grid_clusters(box, zoom, 64)
+        assert _overlapping_pairs(clusters, points, zoom), "the grid alone had no overlap to merge"
+        merged, lone = grid.merge_overlapping(clusters, points, zoom)
+        assert not _overlapping_pairs(merged, lone, zoom)
+        assert sum(n for *_c, n in merged) + len(lone) == 1500
+        assert set(lone) <= set(points)
+        # The input's order does not matter.
+        assert grid.merge_overlapping(list(reversed(clusters)), list(reversed(points)), zoom) == (merged, lone)
+        # What /api/v1/carte sends is merged so.
+        carte = search.carte(search.CarteParams(box, zoom))
+        assert carte["mode"] == "grappes" and carte["nombre"] == 1500
+        assert not _overlapping_pairs([tuple(g) for g in carte["grappes"]], [tuple(p) for p in carte["points"]], zoom)
