@@ -251,6 +251,67 @@ def rayon_grappe_px(count: int) -> float:
     return y0
 
 
+class _Cercle:
+    """A circle of the map while merging: Σ lat·n, Σ lon·n, n, what it stands for, where it is drawn."""
+
+    __slots__ = ("somme_lat", "somme_lon", "nombre", "membres", "seul", "x", "y", "rayon", "cle")
+
+    def __init__(self, lat: float, lon: float, nombre: int, membre, seul: bool):
+        self.somme_lat, self.somme_lon, self.nombre = lat * nombre, lon * nombre, nombre
+        self.membres = [membre]  # the lone lieux, clusters or territories it holds
+        self.seul = seul  # a lone lieu (drawn smaller), until merged
+        self.cle = (-nombre, lat, lon, str(membre))
+
+    def placer(self, zoom: int) -> None:
+        self.x = x_px(self.somme_lon / self.nombre, zoom)
+        self.y = y_px(self.somme_lat / self.nombre, zoom)
+        self.rayon = RAYON_LIEU_PX if self.seul else rayon_grappe_px(self.nombre)
+
+    def absorber(self, autre: _Cercle) -> None:
+        self.somme_lat += autre.somme_lat
+        self.somme_lon += autre.somme_lon
+        self.nombre += autre.nombre
+        self.membres += autre.membres
+        self.seul = False
+
+
+def _reunir(cercles: list[_Cercle], zoom: int) -> list[_Cercle]:
+    """Circles that would overlap, merged (the biggest take their neighbours first), again until no two
+    overlap at the smallest scale the map may show this zoom level at. The result depends only on the
+    circles, not on their order."""
+    for cercle in cercles:
+        cercle.placer(zoom)
+    cercles = sorted(cercles, key=lambda c: c.cle)
+    case = (2 * rayon_grappe_px(10**9) + 2 * CONTOUR_PX) / ECHELLE_MIN  # the farthest two circles may touch
+    fusion = len(cercles) > 1
+    while fusion:
+        fusion = False
+        cases: dict[tuple[int, int], list[int]] = {}
+        for index, cercle in enumerate(cercles):
+            cases.setdefault((int(cercle.x // case), int(cercle.y // case)), []).append(index)
+        absorbes: set[int] = set()
+        for index, cercle in enumerate(cercles):
+            if index in absorbes:
+                continue
+            x, y = cercle.x, cercle.y
+            cx, cy = int(x // case), int(y // case)
+            voisins = sorted(j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in cases.get((cx + dx, cy + dy), ())
+                             if j > index and j not in absorbes)
+            grandi = False
+            for j in voisins:
+                autre = cercles[j]
+                limite = (cercle.rayon + autre.rayon + 2 * CONTOUR_PX) / ECHELLE_MIN
+                if (autre.x - x) ** 2 + (autre.y - y) ** 2 < limite * limite:
+                    cercle.absorber(autre)
+                    absorbes.add(j)
+                    grandi = fusion = True
+            if grandi:
+                cercle.placer(zoom)  # its new centre and size, for the next pass
+        if fusion:
+            cercles = [c for index, c in enumerate(cercles) if index not in absorbes]
+    return cercles
+
+
 def merge_overlapping(
     clusters: list[tuple[float, float, int]], points: list[tuple[int, float, float, str]], zoom: int
 ) -> tuple[list[tuple[float, float, int]], list[tuple[int, float, float, str]]]:
@@ -258,57 +319,35 @@ def merge_overlapping(
 
     Grid cells are anchored on the world, and a cluster sits at the mean position of its lieux: two
     neighbouring cells may put their circles, and their counts, on top of each other, unreadable. Their
-    lieux are then counted in one cluster at their mean position (weighted by their counts), again
-    until no two circles overlap at the smallest scale the map may show this zoom level at. The biggest
-    clusters take their neighbours first; the result depends only on the input (not on its order)."""
-    # [Σ lat·n, Σ lon·n, n, the lone lieu or None, x, y, radius] (x, y: pixels at this zoom)
-    articles = [[lat * n, lon * n, n, None] for lat, lon, n in clusters]
-    articles += [[point[1], point[2], 1, point] for point in points]
-    if len(articles) < 2:
+    lieux are then counted in one cluster at their mean position (weighted by their counts)."""
+    cercles = [_Cercle(lat, lon, n, None, False) for lat, lon, n in clusters]
+    cercles += [_Cercle(point[1], point[2], 1, point, True) for point in points]
+    if len(cercles) < 2:
         return clusters, points
-
-    def placer(article) -> None:
-        n = article[2]
-        rayon = RAYON_LIEU_PX if article[3] is not None else rayon_grappe_px(n)
-        article[4:] = [x_px(article[1] / n, zoom), y_px(article[0] / n, zoom), rayon]
-
-    for article in articles:
-        article.extend((0.0, 0.0, 0.0))
-        placer(article)
-    articles.sort(key=lambda a: (-a[2], a[0] / a[2], a[1] / a[2], a[3][0] if a[3] else 0))
-    case = (2 * rayon_grappe_px(10**9) + 2 * CONTOUR_PX) / ECHELLE_MIN  # the farthest two circles may touch
-    fusion = True
-    while fusion:
-        fusion = False
-        cases: dict[tuple[int, int], list[int]] = {}
-        for index, article in enumerate(articles):
-            cases.setdefault((int(article[4] // case), int(article[5] // case)), []).append(index)
-        absorbes: set[int] = set()
-        for index, article in enumerate(articles):
-            if index in absorbes:
-                continue
-            x, y = article[4], article[5]
-            cx, cy = int(x // case), int(y // case)
-            voisins = sorted(j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in cases.get((cx + dx, cy + dy), ())
-                             if j > index and j not in absorbes)
-            grandi = False
-            for j in voisins:
-                autre = articles[j]
-                limite = (article[6] + autre[6] + 2 * CONTOUR_PX) / ECHELLE_MIN
-                if (autre[4] - x) ** 2 + (autre[5] - y) ** 2 < limite * limite:
-                    article[0] += autre[0]
-                    article[1] += autre[1]
-                    article[2] += autre[2]
-                    article[3] = None
-                    absorbes.add(j)
-                    grandi = fusion = True
-            if grandi:
-                placer(article)  # its new centre and size, for the next pass
-        if fusion:
-            articles = [a for index, a in enumerate(articles) if index not in absorbes]
-    merged = sorted((a[0] / a[2], a[1] / a[2], a[2]) for a in articles if a[3] is None)
-    lone = sorted((a[3] for a in articles if a[3] is not None), key=lambda p: p[0])
+    cercles = _reunir(cercles, zoom)
+    merged = sorted((c.somme_lat / c.nombre, c.somme_lon / c.nombre, c.nombre) for c in cercles if not c.seul)
+    lone = sorted((c.membres[0] for c in cercles if c.seul), key=lambda p: p[0])
     return merged, lone
+
+
+def merge_overlapping_territories(territoires: list[list], zoom: int) -> list[list]:
+    """Territories `[code, nom, lat, lon, nombre]` whose circles would overlap on the map (Paris and its
+    neighbouring départements), merged into one: codes and names joined by commas, counts added, at
+    their mean position weighted by their counts. Territories with no lieu (not drawn) stay as they are.
+    Sorted by (first) code."""
+    cercles = [_Cercle(t[2], t[3], t[4], t, False) for t in territoires if t[4] > 0]
+    vides = [t for t in territoires if t[4] <= 0]
+    out = []
+    for cercle in _reunir(cercles, zoom):
+        if len(cercle.membres) == 1:
+            out.append(cercle.membres[0])
+            continue
+        membres = sorted(cercle.membres, key=lambda t: t[0])
+        out.append([
+            ",".join(t[0] for t in membres), ", ".join(t[1] for t in membres),
+            cercle.somme_lat / cercle.nombre, cercle.somme_lon / cercle.nombre, cercle.nombre,
+        ])
+    return sorted(out + vides, key=lambda t: t[0])
 
 
 # --- counts per territory --------------------------------------------------------------------------

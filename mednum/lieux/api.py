@@ -397,7 +397,9 @@ def _etag_matches(header: str, etag: str) -> bool:
     summary="Données de la carte pour une emprise et un zoom",
     description=(
         "Seulement ce que la carte dessine. Zoom ≤ 6 : nombre de lieux par région (`territoires` : "
-        "[code, nom, lat, lon, nombre]) ; zoom 7 à 8 : par département ; zoom 9 à 12 : regroupements sur une "
+        "[code, nom, lat, lon, nombre]) ; zoom 7 à 8 : par département ; des territoires dont les cercles se "
+        "chevaucheraient sur la carte y viennent en un seul (codes et noms séparés par des virgules, nombres "
+        "additionnés, par exemple « 75,92,93,94 ») ; zoom 9 à 12 : regroupements sur une "
         "grille de 64 pixels (`grappes` : [lat, lon, nombre], un lieu seul dans sa case vient dans `points`), "
         "les cercles qui se chevaucheraient sur la carte étant réunis en un seul regroupement ; "
         "zoom ≥ 13 : les lieux (`points` : [id, lat, lon, type], type = premier code de typologie), ou des "

@@ -1251,7 +1251,8 @@ def carte(params: CarteParams) -> dict:
     """Map data for a box at a zoom level: only what the map draws.
 
     * z ≤ 6: `territoires` = régions, 7 ≤ z ≤ 8: départements — `[code, nom, lat, lon, nombre]` for those
-      whose centre lies in the box (counts cover the whole territory);
+      whose centre lies in the box (counts cover the whole territory); those whose circles would overlap
+      on the map come as one (`grid.merge_overlapping_territories`: « 75,92,93,94 »);
     * 9 ≤ z ≤ 12: `grappes` = grid clusters of CELL_PX pixels `[lat, lon, nombre]`, and a cell holding a
       single lieu comes as a point; clusters and points whose circles would overlap on the map are
       merged (`grid.merge_overlapping`);
@@ -1278,6 +1279,7 @@ def carte(params: CarteParams) -> dict:
             if params.bbox.min_lat - pad_lat <= t[2] <= params.bbox.max_lat + pad_lat
             and params.bbox.min_lon - pad_lon <= t[3] <= params.bbox.max_lon + pad_lon
         ]
+        visibles = grid.merge_overlapping_territories(visibles, params.zoom)
         return {
             "mode": niveau, "zoom": params.zoom, "nombre": sum(t[4] for t in visibles),
             "territoires": [[code, nom, _r5(lat), _r5(lon), n] for code, nom, lat, lon, n in visibles],

@@ -193,3 +193,23 @@ def test_merged_clusters_never_overlap_and_keep_every_lieu():
         carte = search.carte(search.CarteParams(box, zoom))
         assert carte["mode"] == "grappes" and carte["nombre"] == 1500
         assert not _overlapping_pairs([tuple(g) for g in carte["grappes"]], [tuple(p) for p in carte["points"]], zoom)
+
+
+def test_territories_apart_or_without_lieux_stay_as_they_are():
+    zoom = 7
+    territoires = [["13", "Bouches-du-Rhône", 43.5, 5.1, 7], ["69", "Rhône", 45.9, 4.6, 12], ["75", "Paris", 48.86, 2.35, 0],
+                   ["92", "Hauts-de-Seine", 48.85, 2.24, 0]]
+    assert grid.merge_overlapping_territories(territoires, zoom) == territoires
+
+
+def test_overlapping_territories_are_merged_weighted_by_their_counts():
+    zoom = 7
+    territoires = [["94", "Val-de-Marne", 48.78, 2.47, 1000], ["75", "Paris", 48.86, 2.35, 3000],
+                   ["93", "Seine-Saint-Denis", 48.91, 2.48, 1000], ["69", "Rhône", 45.9, 4.6, 12]]
+    merged = grid.merge_overlapping_territories(territoires, zoom)
+    assert merged[0] == ["69", "Rhône", 45.9, 4.6, 12]
+    code, nom, lat, lon, nombre = merged[1]
+    assert (code, nom, nombre) == ("75,93,94", "Paris, Seine-Saint-Denis, Val-de-Marne", 5000)
+    assert lat == pytest.approx((48.78 * 1000 + 48.86 * 3000 + 48.91 * 1000) / 5000)
+    assert lon == pytest.approx((2.47 * 1000 + 2.35 * 3000 + 2.48 * 1000) / 5000)
+    assert grid.merge_overlapping_territories(list(reversed(territoires)), zoom) == merged

@@ -491,6 +491,37 @@ def test_carte_low_zoom_counts_per_region_and_departement(client):
     lieux_api.Carte.model_validate(body)
 
 
+def test_carte_territories_whose_circles_would_overlap_come_as_one(client):
+    """Paris and the Hauts-de-Seine are ~20 pixels apart at zoom 8: drawn apart, their counts would be
+    one over the other. The map data gives one circle for both (codes and names joined), the
+    Bouches-du-Rhône on its own."""
+    idf = RegionFactory(code="11", nom="Île-de-France")
+    paca = RegionFactory(code="93", nom="Provence-Alpes-Côte d'Azur")
+    paris = DepartementFactory(code="75", nom="Paris", region=idf)
+    hauts_de_seine = DepartementFactory(code="92", nom="Hauts-de-Seine", region=idf)
+    bdr = DepartementFactory(code="13", nom="Bouches-du-Rhône", region=paca)
+    CommuneFactory(code="75056", nom="Paris", departement=paris, latitude=48.8566, longitude=2.3522)
+    CommuneFactory(code="92012", nom="Boulogne-Billancourt", departement=hauts_de_seine, latitude=48.8397,
+                   longitude=2.2399)
+    CommuneFactory(code="13055", nom="Marseille", departement=bdr, latitude=43.2965, longitude=5.3698)
+    for _ in range(3):
+        lieu(48.856, 2.352, code_insee="75056", commune_id="75056")
+    lieu(48.84, 2.24, code_insee="92012", commune_id="92012")
+    lieu(43.30, 5.37, code_insee="13055", commune_id="13055")
+    body = carte(client, bbox="-5.5,41.0,10.0,51.5", z=8).json()
+    assert body["mode"] == "departements" and body["nombre"] == 5
+    assert [(t[0], t[1], t[4]) for t in body["territoires"]] == [
+        ("13", "Bouches-du-Rhône", 1), ("75,92", "Paris, Hauts-de-Seine", 4),
+    ]
+    merged = body["territoires"][1]
+    assert merged[2] == pytest.approx((3 * 48.8566 + 48.8397) / 4, abs=1e-5)
+    assert merged[3] == pytest.approx((3 * 2.3522 + 2.2399) / 4, abs=1e-5)
+    lieux_api.Carte.model_validate(body)
+    # At zoom 12 the two places are ~320 pixels apart: a cluster of 3 and a lone lieu.
+    body = carte(client, bbox="2.1,48.7,2.5,49.0", z=12).json()
+    assert [g[2] for g in body["grappes"]] == [3] and len(body["points"]) == 1
+
+
 def test_carte_etag_and_304(client):
     lieu(45.765, 4.836)
     params = {"bbox": "4.82,45.75,4.85,45.78", "z": 15}
