@@ -459,15 +459,27 @@ def test_carte_hours_filters_at_every_zoom(client):
     assert carte(client, bbox="-5.5,41.0,10.0,51.5", z=5).json()["territoires"][0][4] == 3
 
 
+def territoires(*communes):
+    """Régions, départements and one commune in each, from (région, département, commune) triples of
+    (code, nom) pairs, the commune's with its latitude and longitude."""
+    for (region_code, region_nom), (dep_code, dep_nom), (code, nom, lat, lon) in communes:
+        region = RegionFactory(code=region_code, nom=region_nom)
+        departement = DepartementFactory(code=dep_code, nom=dep_nom, region=region)
+        CommuneFactory(code=code, nom=nom, departement=departement, latitude=lat, longitude=lon)
+
+
+AURA = ("84", "Auvergne-Rhône-Alpes")
+PACA = ("93", "Provence-Alpes-Côte d'Azur")
+IDF = ("11", "Île-de-France")
+MARSEILLE = (PACA, ("13", "Bouches-du-Rhône"), ("13055", "Marseille", 43.2965, 5.3698))
+
+
 def test_carte_low_zoom_counts_per_region_and_departement(client):
-    aura = RegionFactory(code="84", nom="Auvergne-Rhône-Alpes")
-    paca = RegionFactory(code="93", nom="Provence-Alpes-Côte d'Azur")
-    rhone = DepartementFactory(code="69", nom="Rhône", region=aura)
-    loire = DepartementFactory(code="42", nom="Loire", region=aura)
-    bdr = DepartementFactory(code="13", nom="Bouches-du-Rhône", region=paca)
-    CommuneFactory(code="69123", nom="Lyon", departement=rhone, latitude=45.7676, longitude=4.8345)
-    CommuneFactory(code="42218", nom="Saint-Étienne", departement=loire, latitude=45.4347, longitude=4.3903)
-    CommuneFactory(code="13055", nom="Marseille", departement=bdr, latitude=43.2965, longitude=5.3698)
+    territoires(
+        (AURA, ("69", "Rhône"), ("69123", "Lyon", 45.7676, 4.8345)),
+        (AURA, ("42", "Loire"), ("42218", "Saint-Étienne", 45.4347, 4.3903)),
+        MARSEILLE,
+    )
     for _ in range(3):
         lieu(45.76, 4.84, code_insee="69123", commune_id="69123")
     lieu(45.43, 4.39, code_insee="42218", commune_id="42218", services=["Aide aux démarches administratives"])
@@ -495,15 +507,11 @@ def test_carte_territories_whose_circles_would_overlap_come_as_one(client):
     """Paris and the Hauts-de-Seine are ~20 pixels apart at zoom 8: drawn apart, their counts would be
     one over the other. The map data gives one circle for both (codes and names joined), the
     Bouches-du-Rhône on its own."""
-    idf = RegionFactory(code="11", nom="Île-de-France")
-    paca = RegionFactory(code="93", nom="Provence-Alpes-Côte d'Azur")
-    paris = DepartementFactory(code="75", nom="Paris", region=idf)
-    hauts_de_seine = DepartementFactory(code="92", nom="Hauts-de-Seine", region=idf)
-    bdr = DepartementFactory(code="13", nom="Bouches-du-Rhône", region=paca)
-    CommuneFactory(code="75056", nom="Paris", departement=paris, latitude=48.8566, longitude=2.3522)
-    CommuneFactory(code="92012", nom="Boulogne-Billancourt", departement=hauts_de_seine, latitude=48.8397,
-                   longitude=2.2399)
-    CommuneFactory(code="13055", nom="Marseille", departement=bdr, latitude=43.2965, longitude=5.3698)
+    territoires(
+        (IDF, ("75", "Paris"), ("75056", "Paris", 48.8566, 2.3522)),
+        (IDF, ("92", "Hauts-de-Seine"), ("92012", "Boulogne-Billancourt", 48.8397, 2.2399)),
+        MARSEILLE,
+    )
     for _ in range(3):
         lieu(48.856, 2.352, code_insee="75056", commune_id="75056")
     lieu(48.84, 2.24, code_insee="92012", commune_id="92012")
