@@ -302,6 +302,18 @@ def test_map_falls_back_to_the_offline_base_when_the_online_style_cannot_be_load
         assert pending, "la requête du style n'a pas été faite"
 
 
+def test_map_falls_back_to_the_offline_base_when_the_online_style_is_invalid(page, live_server, donnees, settings):
+    """An online style MapLibre cannot use (a layer of a type that does not exist) is refused at once, not
+    after the 8 s given to a silent tile service: the offline base takes its place."""
+    style = {"version": 8, "sources": {}, "layers": [{"id": "fond-en-ligne", "type": "pas-un-type"}]}
+    errors = open_map_with_online_style(page, live_server, settings, lambda route: route.fulfill(json=style),
+                                        timeout=6000)
+    assert sum(drawn_cluster_counts(page)) >= 12
+    page.wait_for_function("() => !!window.mednumCarte.getLayer('departements-surface')", timeout=10000)
+    assert page.evaluate("() => window.mednumCarte.getStyle().layers[0].id") == "fond"
+    assert not errors, errors
+
+
 def test_without_webgl_the_map_says_so_and_the_list_stays(page, live_server, donnees):
     """A device whose browser gives no WebGL context (old phone, graphics blocked): a sentence instead of
     the map, no script error, and every lieu still in the list."""
